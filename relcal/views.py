@@ -1,0 +1,52 @@
+"""Project-wide views that belong to no domain."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from .celery import app as celery_app
+
+logger = logging.getLogger(__name__)
+
+
+def _database_ok() -> tuple[bool, str]:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:  # any driver error means "down" to an operator
+        return False, str(exc)
+    return True, connection.vendor
+
+
+def _broker_ok() -> tuple[bool, str]:
+    try:
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+            return True, conn.transport_cls if isinstance(conn.transport_cls, str) else "ok"
+    except Exception as exc:
+        return False, str(exc)
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    """Liveness for load balancers and operators: 200 when database and broker both answer."""
+    db_ok, db_detail = _database_ok()
+    broker_ok, broker_detail = _broker_ok()
+    status = 200 if db_ok and broker_ok else 503
+    if status != 200:
+        logger.warning("healthz: database=%s broker=%s", db_detail, broker_detail)
+    return JsonResponse(
+        {
+            "status": "ok" if status == 200 else "unavailable",
+            "database": {"ok": db_ok, "detail": db_detail},
+            "broker": {"ok": broker_ok, "detail": broker_detail},
+        },
+        status=status,
+    )

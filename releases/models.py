@@ -1,0 +1,296 @@
+"""Release planning: teams, releases and what hangs off a release.
+
+Writes go through ``releases.services``; the models hold data, database constraints and small
+derived properties only.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=50, unique=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
+    contact = models.EmailField(blank=True, help_text="Where to reach the team, e.g. a list.")
+    color = models.CharField(
+        max_length=7,
+        default="#4f6bed",
+        help_text="Hex colour of the team's events on calendars, e.g. #4f6bed.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReleaseState(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PLANNED = "planned", "Planned"
+    SCOPE_FROZEN = "scope_frozen", "Scope frozen"
+    TESTING = "testing", "Testing"
+    APPROVED = "approved", "Approved"
+    DEPLOYING = "deploying", "Deploying"
+    RELEASED = "released", "Released"
+    ROLLED_BACK = "rolled_back", "Rolled back"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class DeploymentStrategy(models.TextChoices):
+    BIG_BANG = "big_bang", "Big bang"
+    BLUE_GREEN = "blue_green", "Blue/green"
+    CANARY = "canary", "Canary"
+    ROLLING = "rolling", "Rolling"
+
+
+class Release(models.Model):
+    name = models.CharField(max_length=200)
+    version = models.CharField(max_length=50)
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="releases")
+    description = models.TextField(blank=True, max_length=10_000)
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="managed_releases",
+        verbose_name="release manager",
+    )
+    go_live = models.DateTimeField(
+        "planned go-live", db_index=True, help_text="When the deployment window opens."
+    )
+    window_end = models.DateTimeField(
+        "deployment window ends", null=True, blank=True, help_text="Leave empty for one hour."
+    )
+    strategy = models.CharField(
+        "deployment strategy",
+        max_length=20,
+        choices=DeploymentStrategy.choices,
+        default=DeploymentStrategy.BIG_BANG,
+    )
+    rollback_plan = models.TextField(blank=True, max_length=10_000)
+    rollback_rehearsed_on = models.DateField("rollback last rehearsed", null=True, blank=True)
+    state = models.CharField(
+        max_length=20, choices=ReleaseState.choices, default=ReleaseState.DRAFT, db_index=True
+    )
+    freeze_override_reason = models.TextField(
+        blank=True,
+        max_length=2_000,
+        help_text="Why the go-live may fall inside a freeze window (override permission only).",
+    )
+    watchers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="watched_releases", blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["go_live", "id"]
+        permissions = [
+            ("transition_release", "Can move a release through its lifecycle"),
+            ("override_freeze", "Can schedule a go-live inside a freeze window"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "version"], name="release_version_unique_per_team"
+            ),
+            models.CheckConstraint(
+                condition=Q(window_end__isnull=True) | Q(window_end__gt=F("go_live")),
+                name="release_window_ends_after_go_live",
+                violation_error_message="The deployment window must end after the go-live.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("releases:detail", args=[self.pk])
+
+    @property
+    def window(self) -> tuple:
+        """The deployment window as a half-open interval ``[go_live, end)``."""
+        end = self.window_end or self.go_live + timezone.timedelta(hours=1)
+        return self.go_live, end
+
+    @property
+    def scope_locked(self) -> bool:
+        return self.state not in (ReleaseState.DRAFT, ReleaseState.PLANNED)
+
+
+class ReleaseTransition(models.Model):
+    """One step of a release's lifecycle: who moved it, when, from where to where, and why."""
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="transitions")
+    from_state = models.CharField(max_length=20, choices=ReleaseState.choices)
+    to_state = models.CharField(max_length=20, choices=ReleaseState.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    reason = models.TextField(blank=True, max_length=2_000)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.release}: {self.from_state} → {self.to_state}"
+
+
+class MilestoneKind(models.TextChoices):
+    SCOPE_FREEZE = "scope_freeze", "Scope freeze"
+    CODE_FREEZE = "code_freeze", "Code freeze"
+    RELEASE_CANDIDATE = "release_candidate", "Release candidate"
+    GO_NO_GO = "go_no_go", "Go/no-go"
+    GO_LIVE = "go_live", "Go-live"
+    CUSTOM = "custom", "Custom"
+
+
+class Milestone(models.Model):
+    """A dated step before go-live: all-day (``date``) or at a moment (``at``), never both."""
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="milestones")
+    kind = models.CharField(max_length=20, choices=MilestoneKind.choices)
+    title = models.CharField(max_length=200, blank=True, help_text="Required for custom ones.")
+    date = models.DateField(null=True, blank=True, help_text="For an all-day milestone.")
+    at = models.DateTimeField(null=True, blank=True, help_text="For a milestone at a set time.")
+    done = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["date", "at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(date__isnull=True, at__isnull=False)
+                | Q(date__isnull=False, at__isnull=True),
+                name="milestone_has_date_or_time",
+                violation_error_message="Give either a date (all-day) or a time, not both.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return self.title or self.get_kind_display()
+
+    @property
+    def all_day(self) -> bool:
+        return self.date is not None
+
+    @property
+    def sort_key(self):
+        """A comparable moment: all-day milestones sort at the start of their day (UTC)."""
+        if self.at is not None:
+            return self.at
+        return timezone.make_aware(
+            timezone.datetime.combine(self.date, timezone.datetime.min.time()),
+            timezone.get_current_timezone(),
+        )
+
+
+class ScopeKind(models.TextChoices):
+    FEATURE = "feature", "Feature"
+    FIX = "fix", "Fix"
+    CHORE = "chore", "Chore"
+    SECURITY = "security", "Security"
+
+
+class ScopeItem(models.Model):
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="scope_items")
+    title = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=ScopeKind.choices, default=ScopeKind.FEATURE)
+    ticket_key = models.CharField(max_length=50, blank=True, help_text="e.g. PAY-123")
+    ticket_url = models.URLField(blank=True, max_length=500)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="scope_items",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_key} {self.title}".strip()
+
+
+class DependencyKind(models.TextChoices):
+    NEEDS = "needs", "needs shipped first"
+    TOGETHER = "together", "ships together with"
+
+
+class ReleaseDependency(models.Model):
+    """``release`` needs ``depends_on`` shipped first, or ships together with it."""
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="dependencies")
+    depends_on = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="dependents")
+    kind = models.CharField(max_length=10, choices=DependencyKind.choices)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "release dependencies"
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["release", "depends_on"],
+                name="dependency_unique_pair",
+                violation_error_message="This dependency already exists.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(release=F("depends_on")),
+                name="dependency_not_on_itself",
+                violation_error_message="A release cannot depend on itself.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.release} {self.get_kind_display()} {self.depends_on}"
+
+
+class FreezeWindow(models.Model):
+    """A blackout ``[start, end)`` in which no go-live may be scheduled, for all or one team."""
+
+    name = models.CharField(max_length=200)
+    reason = models.TextField(blank=True, max_length=2_000)
+    start = models.DateTimeField(db_index=True)
+    end = models.DateTimeField()
+    team = models.ForeignKey(
+        Team,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="freeze_windows",
+        help_text="Leave empty to freeze every team.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["start", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__gt=F("start")),
+                name="freeze_window_ends_after_start",
+                violation_error_message="The freeze window must end after it starts.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def scope_label(self) -> str:
+        return self.team.name if self.team_id else "all teams"

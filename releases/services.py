@@ -1,0 +1,485 @@
+"""Every write to the release domain, as one atomic function per action.
+
+Admin, API, pages and tasks call these; they never save release rows themselves. Each service
+checks permissions, validates (raising ``ValidationError`` keyed by field name, so every caller
+can point at the field), writes, and rolls back entirely on any error.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from relcal.db import serialize_writers
+
+from . import permissions as perms
+from .models import (
+    DependencyKind,
+    FreezeWindow,
+    Milestone,
+    Release,
+    ReleaseDependency,
+    ReleaseState,
+    ReleaseTransition,
+    ScopeItem,
+    Team,
+)
+
+S = ReleaseState
+
+# state -> states it may move to next. Order matters: it is the order shown to users.
+TRANSITIONS: dict[str, list[str]] = {
+    S.DRAFT: [S.PLANNED, S.CANCELLED],
+    S.PLANNED: [S.SCOPE_FROZEN, S.DRAFT, S.CANCELLED],
+    S.SCOPE_FROZEN: [S.TESTING, S.PLANNED, S.CANCELLED],
+    S.TESTING: [S.APPROVED, S.SCOPE_FROZEN, S.PLANNED, S.CANCELLED],
+    S.APPROVED: [S.DEPLOYING, S.TESTING, S.PLANNED, S.CANCELLED],
+    S.DEPLOYING: [S.RELEASED, S.ROLLED_BACK],
+    S.RELEASED: [S.ROLLED_BACK],
+    S.ROLLED_BACK: [S.PLANNED, S.CANCELLED],
+    S.CANCELLED: [],
+}
+_FORWARD_ORDER = [S.DRAFT, S.PLANNED, S.SCOPE_FROZEN, S.TESTING, S.APPROVED, S.DEPLOYING]
+
+
+def transition_needs_reason(from_state: str, to_state: str) -> bool:
+    """Going back (which reopens scope or testing), rolling back and cancelling need a reason."""
+    if to_state in (S.ROLLED_BACK, S.CANCELLED):
+        return True
+    if from_state in _FORWARD_ORDER and to_state in _FORWARD_ORDER:
+        return _FORWARD_ORDER.index(to_state) < _FORWARD_ORDER.index(from_state)
+    return False
+
+
+def _label(state: str) -> str:
+    return S(state).label
+
+
+def _fmt(moment: datetime | date) -> str:
+    if isinstance(moment, datetime):
+        return date_format(timezone.localtime(moment), "Y-m-d H:i T")
+    return moment.isoformat()
+
+
+def _require_aware(**moments: datetime | None) -> None:
+    errors = {
+        name: "Give a timezone-aware time (with a UTC offset)."
+        for name, value in moments.items()
+        if value is not None and timezone.is_naive(value)
+    }
+    if errors:
+        raise ValidationError(errors)
+
+
+def _full_clean(obj, exclude: list[str] | None = None) -> None:
+    # Model validation covers max lengths, choices and the model's constraints on every path,
+    # including SQLite, which would otherwise store an oversized string without complaint.
+    obj.full_clean(exclude=exclude, validate_unique=True, validate_constraints=True)
+
+
+# --- Teams --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def team_create(*, actor, name: str, slug: str, contact: str = "", color: str = "") -> Team:
+    perms.require(perms.can_manage_teams(actor), "Only administrators can create teams.")
+    team = Team(name=name, slug=slug, contact=contact)
+    if color:
+        team.color = color
+    _full_clean(team)
+    team.save()
+    return team
+
+
+# --- Releases -----------------------------------------------------------------------------
+
+RELEASE_FIELDS = (
+    "name",
+    "version",
+    "team",
+    "description",
+    "manager",
+    "go_live",
+    "window_end",
+    "strategy",
+    "rollback_plan",
+    "rollback_rehearsed_on",
+    "freeze_override_reason",
+)
+
+
+def freeze_windows_hit(team: Team, start: datetime, end: datetime) -> list[FreezeWindow]:
+    """Freeze windows (for everyone or for ``team``) overlapping ``[start, end)``."""
+    return list(
+        FreezeWindow.objects.filter(Q(team__isnull=True) | Q(team=team))
+        .filter(start__lt=end, end__gt=start)
+        .select_related("team")
+    )
+
+
+def _check_freeze(actor, release: Release) -> None:
+    start, end = release.window
+    hits = freeze_windows_hit(release.team, start, end)
+    if not hits:
+        release.freeze_override_reason = ""
+        return
+    freeze = hits[0]
+    where = (
+        f"The go-live {_fmt(release.go_live)} falls in the freeze window "
+        f"“{freeze.name}” ({_fmt(freeze.start)} – {_fmt(freeze.end)}, {freeze.scope_label})."
+    )
+    if not perms.can_override_freeze(actor):
+        raise ValidationError({"go_live": f"{where} Pick a time outside it."})
+    if not release.freeze_override_reason.strip():
+        raise ValidationError(
+            {"freeze_override_reason": f"{where} Give a reason to override the freeze."}
+        )
+
+
+def _check_milestones_before_go_live(release: Release) -> None:
+    if release.pk is None:
+        return
+    for milestone in release.milestones.all():
+        if _milestone_after_go_live(milestone, release.go_live):
+            raise ValidationError(
+                {
+                    "go_live": f"The milestone “{milestone.label}” "
+                    f"({_fmt(milestone.at or milestone.date)}) would fall after the go-live. "
+                    "Move the milestone first."
+                }
+            )
+
+
+def _validate_release(actor, release: Release) -> None:
+    _require_aware(go_live=release.go_live, window_end=release.window_end)
+    _full_clean(release)
+    if release.window_end is not None and release.window_end <= release.go_live:
+        raise ValidationError({"window_end": "The deployment window must end after the go-live."})
+    _check_milestones_before_go_live(release)
+    _check_freeze(actor, release)
+
+
+@transaction.atomic
+def release_create(*, actor, team: Team, name: str, version: str, go_live: datetime, **fields):
+    perms.require(perms.can_plan_release(actor, team), "Only release managers can plan releases.")
+    unknown = set(fields) - set(RELEASE_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown release fields: {', '.join(sorted(unknown))}")
+    release = Release(team=team, name=name, version=version, go_live=go_live, **fields)
+    if release.manager_id is None and "manager" not in fields:
+        release.manager = actor
+    _validate_release(actor, release)
+    release.save()
+    release.transitions.create(
+        from_state=S.DRAFT, to_state=release.state, actor=actor, reason="Created"
+    )
+    return release
+
+
+@transaction.atomic
+def release_update(*, actor, release: Release, **changes: Any) -> Release:
+    release = Release.objects.select_for_update().get(pk=release.pk)
+    perms.require(
+        perms.can_edit_release(actor, release),
+        "Only release managers and this release's manager can change it.",
+    )
+    unknown = set(changes) - set(RELEASE_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown release fields: {', '.join(sorted(unknown))}")
+    for field, value in changes.items():
+        setattr(release, field, value)
+    _validate_release(actor, release)
+    release.save()
+    return release
+
+
+@transaction.atomic
+def release_delete(*, actor, release: Release) -> None:
+    perms.require(
+        actor.is_authenticated and actor.has_perm("releases.delete_release"),
+        "Only release managers can delete releases.",
+    )
+    if release.state not in (S.DRAFT, S.CANCELLED):
+        raise ValidationError(
+            {"state": "Only draft or cancelled releases can be deleted; cancel it first."}
+        )
+    release.delete()
+
+
+def allowed_transitions(release: Release) -> list[str]:
+    return list(TRANSITIONS[release.state])
+
+
+@transaction.atomic
+def release_transition(
+    *, actor, release: Release, to_state: str, reason: str = ""
+) -> ReleaseTransition:
+    release = Release.objects.select_for_update().get(pk=release.pk)
+    perms.require(
+        perms.can_transition_release(actor, release),
+        "Only release managers and this release's manager can move it through its lifecycle.",
+    )
+    if to_state not in S.values:
+        raise ValidationError({"to_state": f"Unknown state “{to_state}”."})
+    allowed = TRANSITIONS[release.state]
+    if to_state not in allowed:
+        names = ", ".join(_label(s) for s in allowed) or "none (it is final)"
+        raise ValidationError(
+            {
+                "to_state": f"A release in state {_label(release.state)} cannot move to "
+                f"{_label(to_state)}. Allowed next states: {names}."
+            }
+        )
+    reason = reason.strip()
+    if transition_needs_reason(release.state, to_state) and not reason:
+        raise ValidationError(
+            {"reason": f"Moving from {_label(release.state)} to {_label(to_state)} needs a reason."}
+        )
+    step = ReleaseTransition(
+        release=release, from_state=release.state, to_state=to_state, actor=actor, reason=reason
+    )
+    _full_clean(step, exclude=["release", "actor"])
+    release.state = to_state
+    release.save(update_fields=["state", "updated_at"])
+    step.save()
+    return step
+
+
+# --- Milestones ---------------------------------------------------------------------------
+
+MILESTONE_FIELDS = ("kind", "title", "date", "at", "done")
+
+
+def _milestone_after_go_live(milestone: Milestone, go_live: datetime) -> bool:
+    if milestone.at is not None:
+        return milestone.at > go_live
+    # An all-day milestone is a date in the planning time zone, not a UTC midnight.
+    return milestone.date > timezone.localdate(go_live)
+
+
+def _validate_milestone(milestone: Milestone) -> None:
+    _require_aware(at=milestone.at)
+    if milestone.kind == "custom" and not milestone.title.strip():
+        raise ValidationError({"title": "A custom milestone needs a title."})
+    if milestone.date is None and milestone.at is None:
+        raise ValidationError({"date": "Give a date (all-day) or a time (field “at”)."})
+    if milestone.date is not None and milestone.at is not None:
+        raise ValidationError({"at": "Give either a date (all-day) or a time, not both."})
+    _full_clean(milestone, exclude=["release"])
+    release = milestone.release
+    if _milestone_after_go_live(milestone, release.go_live):
+        field = "at" if milestone.at is not None else "date"
+        raise ValidationError(
+            {
+                field: f"The milestone would fall after the go-live of {release.name} "
+                f"({_fmt(release.go_live)})."
+            }
+        )
+
+
+def _lock_release_for(actor, release: Release, check) -> Release:
+    release = Release.objects.select_for_update().get(pk=release.pk)
+    check(actor, release)
+    return release
+
+
+def _require_planner(actor, release: Release) -> None:
+    perms.require(
+        perms.can_edit_release(actor, release),
+        "Only release managers and this release's manager can change its plan.",
+    )
+
+
+@transaction.atomic
+def milestone_create(*, actor, release: Release, **fields: Any) -> Milestone:
+    release = _lock_release_for(actor, release, _require_planner)
+    milestone = Milestone(release=release, **fields)
+    _validate_milestone(milestone)
+    milestone.save()
+    return milestone
+
+
+@transaction.atomic
+def milestone_update(*, actor, milestone: Milestone, **changes: Any) -> Milestone:
+    _lock_release_for(actor, milestone.release, _require_planner)
+    for field, value in changes.items():
+        if field not in MILESTONE_FIELDS:
+            raise TypeError(f"Unknown milestone field: {field}")
+        setattr(milestone, field, value)
+    _validate_milestone(milestone)
+    milestone.save()
+    return milestone
+
+
+@transaction.atomic
+def milestone_delete(*, actor, milestone: Milestone) -> None:
+    _lock_release_for(actor, milestone.release, _require_planner)
+    milestone.delete()
+
+
+# --- Scope --------------------------------------------------------------------------------
+
+SCOPE_FIELDS = ("title", "kind", "ticket_key", "ticket_url", "owner")
+
+
+def _require_scope_open(actor, release: Release) -> None:
+    perms.require(
+        perms.can_edit_scope(actor, release),
+        "Only release managers and the owning team can change a release's scope.",
+    )
+    if release.scope_locked:
+        raise ValidationError(
+            {
+                "release": f"The scope of {release.name} is frozen (state "
+                f"{_label(release.state)}). Move the release back to Planned, with a reason, "
+                "to change it."
+            }
+        )
+
+
+@transaction.atomic
+def scope_item_create(*, actor, release: Release, **fields: Any) -> ScopeItem:
+    release = _lock_release_for(actor, release, _require_scope_open)
+    item = ScopeItem(release=release, **fields)
+    _full_clean(item, exclude=["release"])
+    item.save()
+    return item
+
+
+@transaction.atomic
+def scope_item_update(*, actor, item: ScopeItem, **changes: Any) -> ScopeItem:
+    _lock_release_for(actor, item.release, _require_scope_open)
+    for field, value in changes.items():
+        if field not in SCOPE_FIELDS:
+            raise TypeError(f"Unknown scope item field: {field}")
+        setattr(item, field, value)
+    _full_clean(item, exclude=["release"])
+    item.save()
+    return item
+
+
+@transaction.atomic
+def scope_item_delete(*, actor, item: ScopeItem) -> None:
+    _lock_release_for(actor, item.release, _require_scope_open)
+    item.delete()
+
+
+# --- Dependencies -------------------------------------------------------------------------
+
+
+def find_path(edges: dict[int, set[int]], start: int, goal: int) -> list[int] | None:
+    """A path ``start → … → goal`` over ``edges`` (breadth first, so the shortest), or None."""
+    previous: dict[int, int | None] = {start: None}
+    frontier = [start]
+    while frontier:
+        following = []
+        for node in frontier:
+            for nxt in edges.get(node, ()):
+                if nxt in previous:
+                    continue
+                previous[nxt] = node
+                if nxt == goal:
+                    path = [goal]
+                    while previous[path[-1]] is not None:
+                        path.append(previous[path[-1]])
+                    return path[::-1]
+                following.append(nxt)
+        frontier = following
+    return None
+
+
+def _dependency_edges() -> dict[int, set[int]]:
+    edges: dict[int, set[int]] = defaultdict(set)
+    for release_id, depends_on_id in ReleaseDependency.objects.values_list(
+        "release_id", "depends_on_id"
+    ):
+        edges[release_id].add(depends_on_id)
+    return edges
+
+
+@transaction.atomic
+def dependency_create(
+    *, actor, release: Release, depends_on: Release, kind: str = DependencyKind.NEEDS, note=""
+) -> ReleaseDependency:
+    perms.require(
+        perms.can_edit_release(actor, release),
+        "Only release managers and this release's manager can change its dependencies.",
+    )
+    if release.pk == depends_on.pk:
+        raise ValidationError({"depends_on": "A release cannot depend on itself."})
+    # Two concurrent inserts could each pass the cycle check and together close a cycle.
+    serialize_writers("release-dependencies")
+    edges = _dependency_edges()
+    if depends_on.pk in edges.get(release.pk, ()) or release.pk in edges.get(depends_on.pk, ()):
+        raise ValidationError(
+            {"depends_on": f"{release.name} and {depends_on.name} are already linked."}
+        )
+    path = find_path(edges, depends_on.pk, release.pk)
+    if path is not None:
+        names = dict(Release.objects.filter(pk__in=path).values_list("pk", "name"))
+        cycle = " → ".join([release.name] + [names[pk] for pk in path])
+        raise ValidationError(
+            {
+                "depends_on": f"This would make the cycle {cycle}; dependencies must not loop "
+                "back on themselves."
+            }
+        )
+    dependency = ReleaseDependency(release=release, depends_on=depends_on, kind=kind, note=note)
+    _full_clean(dependency)
+    dependency.save()
+    return dependency
+
+
+@transaction.atomic
+def dependency_delete(*, actor, dependency: ReleaseDependency) -> None:
+    perms.require(
+        perms.can_edit_release(actor, dependency.release),
+        "Only release managers and this release's manager can change its dependencies.",
+    )
+    dependency.delete()
+
+
+# --- Freeze windows -----------------------------------------------------------------------
+
+FREEZE_FIELDS = ("name", "reason", "start", "end", "team")
+
+
+def _validate_freeze(freeze: FreezeWindow) -> None:
+    _require_aware(start=freeze.start, end=freeze.end)
+    if freeze.start and freeze.end and freeze.end <= freeze.start:
+        raise ValidationError({"end": "The freeze window must end after it starts."})
+    _full_clean(freeze)
+
+
+@transaction.atomic
+def freeze_window_create(*, actor, **fields: Any) -> FreezeWindow:
+    perms.require(perms.can_manage_freezes(actor), "Only release managers can set freezes.")
+    freeze = FreezeWindow(**fields)
+    _validate_freeze(freeze)
+    freeze.save()
+    return freeze
+
+
+@transaction.atomic
+def freeze_window_update(*, actor, freeze: FreezeWindow, **changes: Any) -> FreezeWindow:
+    perms.require(perms.can_manage_freezes(actor), "Only release managers can set freezes.")
+    for field, value in changes.items():
+        if field not in FREEZE_FIELDS:
+            raise TypeError(f"Unknown freeze window field: {field}")
+        setattr(freeze, field, value)
+    _validate_freeze(freeze)
+    freeze.save()
+    return freeze
+
+
+@transaction.atomic
+def freeze_window_delete(*, actor, freeze: FreezeWindow) -> None:
+    perms.require(perms.can_manage_freezes(actor), "Only release managers can set freezes.")
+    freeze.delete()

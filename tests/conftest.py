@@ -1,0 +1,106 @@
+"""Shared fixtures: personas (manager, team member, outsider, superuser) and small factories.
+
+Every permission test uses the same personas: ``manager`` (Release managers group), ``alice``
+(Payments engineer), ``bob`` (Search engineer), ``outsider`` (a logged-in user with no team or
+role) and ``admin`` (superuser).
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from releases import roles, services
+from releases.models import Team
+
+PASSWORD = "correct-horse-battery"
+_versions = itertools.count(1)
+
+
+def _user(username: str, *groups: str, **extra) -> User:
+    user = User.objects.create_user(
+        username, f"{username}@example.com", PASSWORD, first_name=username.title(), **extra
+    )
+    for name in groups:
+        user.groups.add(Group.objects.get(name=name))
+    return user
+
+
+@pytest.fixture
+def admin(db) -> User:
+    return User.objects.create_superuser("admin", "admin@example.com", PASSWORD)
+
+
+@pytest.fixture
+def manager(db) -> User:
+    return _user("manager", roles.RELEASE_MANAGERS)
+
+
+@pytest.fixture
+def payments(db) -> Team:
+    return Team.objects.create(name="Payments", slug="payments", color="#d9480f")
+
+
+@pytest.fixture
+def search(db) -> Team:
+    return Team.objects.create(name="Search", slug="search", color="#2b8a3e")
+
+
+@pytest.fixture
+def alice(payments) -> User:
+    user = _user("alice", roles.TEAM_MEMBERS)
+    payments.members.add(user)
+    return user
+
+
+@pytest.fixture
+def bob(search) -> User:
+    user = _user("bob", roles.TEAM_MEMBERS)
+    search.members.add(user)
+    return user
+
+
+@pytest.fixture
+def outsider(db) -> User:
+    return _user("outsider")
+
+
+@pytest.fixture
+def soon():
+    """A moment three weeks ahead, on the hour, timezone-aware."""
+    return (timezone.now() + timedelta(days=21)).replace(minute=0, second=0, microsecond=0)
+
+
+@pytest.fixture
+def make_release(manager, payments, soon):
+    """Create a release through the service, as the manager, with sensible defaults."""
+
+    def make(**fields):
+        number = next(_versions)
+        fields.setdefault("team", payments)
+        fields.setdefault("name", f"{fields['team'].name} {number}.0")
+        fields.setdefault("version", f"{number}.0")
+        fields.setdefault("go_live", soon)
+        actor = fields.pop("actor", manager)
+        return services.release_create(actor=actor, **fields)
+
+    return make
+
+
+@pytest.fixture
+def api():
+    """An API client; ``api.as_user(user)`` logs in with a token, as a CI pipeline would."""
+
+    client = APIClient()
+
+    def as_user(user):
+        client.force_authenticate(user)
+        return client
+
+    client.as_user = as_user
+    return client
