@@ -42,7 +42,7 @@ def check_production_settings(app_configs, **kwargs):
         problems.append(
             Warning(
                 "Reminders are written to files instead of being sent.",
-                hint="Set EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and EMAIL_HOST.",
+                hint="Set EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend, EMAIL_HOST.",
                 id="relcal.W004",
             )
         )

@@ -1,0 +1,59 @@
+"""Filters shared by the release list page and the API (one definition, two front ends)."""
+
+from __future__ import annotations
+
+import django_filters
+from django import forms
+
+from .models import FreezeWindow, Release, ReleaseState, Team
+
+
+class ReleaseFilter(django_filters.FilterSet):
+    team = django_filters.ModelMultipleChoiceFilter(
+        field_name="team__slug",
+        to_field_name="slug",
+        queryset=Team.objects.all(),
+        help_text="Team slug; repeat for several teams.",
+    )
+    state = django_filters.MultipleChoiceFilter(
+        choices=ReleaseState.choices, help_text="Lifecycle state; repeat for several."
+    )
+    go_live_after = django_filters.IsoDateTimeFilter(
+        field_name="go_live", lookup_expr="gte", help_text="Go-live at or after (ISO 8601)."
+    )
+    go_live_before = django_filters.IsoDateTimeFilter(
+        field_name="go_live", lookup_expr="lt", help_text="Go-live before (ISO 8601)."
+    )
+    month = django_filters.DateFilter(
+        method="filter_month",
+        input_formats=["%Y-%m"],
+        widget=forms.DateInput(attrs={"type": "month"}),
+        help_text="Go-live in this month, YYYY-MM.",
+    )
+    q = django_filters.CharFilter(method="filter_q", help_text="Search name and version.")
+
+    class Meta:
+        model = Release
+        fields = ["team", "state", "go_live_after", "go_live_before", "month", "q"]
+
+    def filter_month(self, queryset, name, value):
+        return queryset.filter(go_live__year=value.year, go_live__month=value.month)
+
+    def filter_q(self, queryset, name, value):
+        from django.db.models import Q
+
+        return queryset.filter(Q(name__icontains=value) | Q(version__icontains=value))
+
+
+class FreezeWindowFilter(django_filters.FilterSet):
+    team = django_filters.CharFilter(field_name="team__slug", help_text="Team slug.")
+    active_at = django_filters.IsoDateTimeFilter(method="filter_active_at")
+    ends_after = django_filters.IsoDateTimeFilter(field_name="end", lookup_expr="gt")
+    starts_before = django_filters.IsoDateTimeFilter(field_name="start", lookup_expr="lt")
+
+    class Meta:
+        model = FreezeWindow
+        fields = ["team", "active_at", "ends_after", "starts_before"]
+
+    def filter_active_at(self, queryset, name, value):
+        return queryset.filter(start__lte=value, end__gt=value)
