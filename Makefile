@@ -38,4 +38,4 @@ lock:
 	rm -rf var/lockenv
 
 clean:
-	rm -rf $(VENV) var/relcal.sqlite3 var/broker
+	rm -rf $(VENV) var

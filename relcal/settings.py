@@ -22,7 +22,8 @@ def env(name: str, default: str = "") -> str:
     """Read ``NAME`` from the environment, or the contents of the file named by ``NAME_FILE``."""
     if f"{name}_FILE" in os.environ:
         return Path(os.environ[f"{name}_FILE"]).read_text().strip()
-    return os.environ.get(name, default)
+    # An empty variable counts as unset, so `DATABASE_URL= make test` means the default.
+    return os.environ.get(name) or default
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -130,7 +131,10 @@ USE_TZ = True
 
 # --- Static files (whitenoise serves them under gunicorn too) --------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env("STATIC_ROOT", str(VAR_DIR / "static")))
+WHITENOISE_USE_FINDERS = DEBUG
+if DEBUG:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # production fills it with collectstatic
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

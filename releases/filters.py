@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import django_filters
 from django import forms
+from django.utils import timezone
 
 from .models import FreezeWindow, Release, ReleaseState, Team
 
@@ -37,7 +40,14 @@ class ReleaseFilter(django_filters.FilterSet):
         fields = ["team", "state", "go_live_after", "go_live_before", "month", "q"]
 
     def filter_month(self, queryset, name, value):
-        return queryset.filter(go_live__year=value.year, go_live__month=value.month)
+        # A range rather than year/month extraction, so the go_live index serves it; the month
+        # is the viewer's month (current time zone), not UTC's.
+        start = timezone.make_aware(datetime(value.year, value.month, 1))
+        following = (start + timedelta(days=32)).replace(day=1)
+        return queryset.filter(
+            go_live__gte=start,
+            go_live__lt=timezone.make_aware(datetime(following.year, following.month, 1)),
+        )
 
     def filter_q(self, queryset, name, value):
         from django.db.models import Q

@@ -159,9 +159,9 @@ def _check_milestones_before_go_live(release: Release) -> None:
 
 def _validate_release(actor, release: Release) -> None:
     _require_aware(go_live=release.go_live, window_end=release.window_end)
-    _full_clean(release)
-    if release.window_end is not None and release.window_end <= release.go_live:
+    if release.window_end and release.go_live and release.window_end <= release.go_live:
         raise ValidationError({"window_end": "The deployment window must end after the go-live."})
+    _full_clean(release)
     _check_milestones_before_go_live(release)
     _check_freeze(actor, release)
 

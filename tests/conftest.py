@@ -31,6 +31,12 @@ def _user(username: str, *groups: str, **extra) -> User:
     return user
 
 
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # PBKDF2's deliberate slowness would dominate the suite's run time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def admin(db) -> User:
     return User.objects.create_superuser("admin", "admin@example.com", PASSWORD)
@@ -104,3 +110,19 @@ def api():
 
     client.as_user = as_user
     return client
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests need Debian's Chromium. Without it they skip on a developer's machine,
+    but CI sets RELCAL_REQUIRE_BROWSER=1 so that a missing browser fails instead of hiding."""
+    import os
+
+    if os.path.exists(CHROMIUM) or os.environ.get("RELCAL_REQUIRE_BROWSER") == "1":
+        return
+    skip = pytest.mark.skip(reason=f"{CHROMIUM} not installed (apt-get install chromium)")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
