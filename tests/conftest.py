@@ -117,12 +117,18 @@ CHROMIUM = "/usr/bin/chromium"
 
 def pytest_collection_modifyitems(config, items):
     """Browser tests need Debian's Chromium. Without it they skip on a developer's machine,
-    but CI sets RELCAL_REQUIRE_BROWSER=1 so that a missing browser fails instead of hiding."""
+    but CI sets RELCAL_REQUIRE_BROWSER=1 so that a missing browser fails instead of hiding.
+    PostgreSQL tests (locking, constraints) run on CI's PostgreSQL leg."""
     import os
 
-    if os.path.exists(CHROMIUM) or os.environ.get("RELCAL_REQUIRE_BROWSER") == "1":
-        return
-    skip = pytest.mark.skip(reason=f"{CHROMIUM} not installed (apt-get install chromium)")
+    from django.conf import settings
+
+    on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    have_browser = os.path.exists(CHROMIUM) or os.environ.get("RELCAL_REQUIRE_BROWSER") == "1"
+    no_browser = pytest.mark.skip(reason=f"{CHROMIUM} not installed (apt-get install chromium)")
+    no_postgres = pytest.mark.skip(reason="PostgreSQL only: set DATABASE_URL=postgres://...")
     for item in items:
-        if "browser" in item.keywords:
-            item.add_marker(skip)
+        if "browser" in item.keywords and not have_browser:
+            item.add_marker(no_browser)
+        if "postgres" in item.keywords and not on_postgres:
+            item.add_marker(no_postgres)
