@@ -6,8 +6,22 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test install lint format lock clean
 
+# Debian and Ubuntu ship Python without ensurepip unless python3-venv is installed: then make
+# the venv without pip and bootstrap pip from its wheel on PyPI.
+define BOOTSTRAP_PIP
+import json, subprocess, sys, tempfile, urllib.parse, urllib.request
+index = "https://pypi.org/pypi/pip/json"
+info = json.load(urllib.request.urlopen(index, timeout=60))
+url = next(u["url"] for u in info["urls"] if u["packagetype"] == "bdist_wheel")
+wheel = tempfile.mkdtemp() + "/" + url.rsplit("/", 1)[-1]
+urllib.request.urlretrieve(urllib.parse.urljoin(index, url), wheel)
+subprocess.check_call([sys.executable, wheel + "/pip", "install", "--quiet", wheel])
+endef
+export BOOTSTRAP_PIP
+
 $(STAMP): requirements.lock
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV) || { \
+	  rm -rf $(VENV) && $(PYTHON) -m venv --without-pip $(VENV) && $(PY) -c "$$BOOTSTRAP_PIP"; }
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.lock
 	touch $(STAMP)
