@@ -98,6 +98,38 @@ def team_create(*, actor, name: str, slug: str, contact: str = "", color: str = 
     return team
 
 
+TEAM_FIELDS = ("name", "slug", "contact", "color")
+
+
+@transaction.atomic
+def team_update(*, actor, team: Team, **changes: Any) -> Team:
+    perms.require(perms.can_manage_teams(actor), "Only administrators can change teams.")
+    for field, value in changes.items():
+        if field not in TEAM_FIELDS:
+            raise TypeError(f"Unknown team field: {field}")
+        setattr(team, field, value)
+    _full_clean(team)
+    team.save()
+    return team
+
+
+@transaction.atomic
+def team_set_members(*, actor, team: Team, members) -> Team:
+    perms.require(perms.can_manage_teams(actor), "Only administrators can change teams.")
+    team.members.set(members)
+    return team
+
+
+@transaction.atomic
+def team_delete(*, actor, team: Team) -> None:
+    perms.require(perms.can_manage_teams(actor), "Only administrators can change teams.")
+    if team.releases.exists():
+        raise ValidationError(
+            {"team": f"{team.name} still owns releases; move or delete them first."}
+        )
+    team.delete()
+
+
 # --- Releases -----------------------------------------------------------------------------
 
 RELEASE_FIELDS = (
