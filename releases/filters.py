@@ -7,16 +7,20 @@ from datetime import datetime, timedelta
 import django_filters
 from django import forms
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 
 from .models import FreezeWindow, Release, ReleaseState, Team
 
 
 class ReleaseFilter(django_filters.FilterSet):
-    team = django_filters.ModelMultipleChoiceFilter(
-        field_name="team__slug",
-        to_field_name="slug",
-        queryset=Team.objects.all(),
-        help_text="Team slug; repeat for several teams.",
+    # The schema cannot infer a type through team__slug; spell it out for drf-spectacular.
+    team = extend_schema_field({"type": "string"})(
+        django_filters.ModelMultipleChoiceFilter(
+            field_name="team__slug",
+            to_field_name="slug",
+            queryset=Team.objects.all(),
+            help_text="Team slug; repeat for several teams.",
+        )
     )
     state = django_filters.MultipleChoiceFilter(
         choices=ReleaseState.choices, help_text="Lifecycle state; repeat for several."
@@ -27,11 +31,13 @@ class ReleaseFilter(django_filters.FilterSet):
     go_live_before = django_filters.IsoDateTimeFilter(
         field_name="go_live", lookup_expr="lt", help_text="Go-live before (ISO 8601)."
     )
-    month = django_filters.DateFilter(
-        method="filter_month",
-        input_formats=["%Y-%m"],
-        widget=forms.DateInput(attrs={"type": "month"}),
-        help_text="Go-live in this month, YYYY-MM.",
+    month = extend_schema_field({"type": "string", "pattern": r"^\d{4}-\d{2}$"})(
+        django_filters.DateFilter(
+            method="filter_month",
+            input_formats=["%Y-%m"],
+            widget=forms.DateInput(attrs={"type": "month"}),
+            help_text="Go-live in this month, YYYY-MM.",
+        )
     )
     q = django_filters.CharFilter(method="filter_q", help_text="Search name and version.")
 

@@ -69,11 +69,15 @@ def _fmt(moment: datetime | date) -> str:
 
 
 def _require_aware(**moments: datetime | None) -> None:
-    errors = {
-        name: "Give a timezone-aware time (with a UTC offset)."
-        for name, value in moments.items()
-        if value is not None and timezone.is_naive(value)
-    }
+    """Times must carry a zone, and stay in years where adding a window cannot overflow."""
+    errors = {}
+    for name, value in moments.items():
+        if value is None:
+            continue
+        if timezone.is_naive(value):
+            errors[name] = "Give a timezone-aware time (with a UTC offset)."
+        elif not 1900 <= value.year <= 9000:
+            errors[name] = "Give a time between the years 1900 and 9000."
     if errors:
         raise ValidationError(errors)
 

@@ -341,3 +341,10 @@ def test_a_failed_transition_leaves_no_history(make_release, outsider):
     with pytest.raises(PermissionDenied):
         services.release_transition(actor=outsider, release=release, to_state=S.PLANNED)
     assert ReleaseTransition.objects.filter(release=release).count() == 1  # the creation
+
+
+def test_it_refuses_a_go_live_at_the_end_of_time(make_release, soon):
+    with pytest.raises(ValidationError) as err:
+        make_release(go_live=soon.replace(year=9999, month=12, day=31, hour=23))
+    assert "go_live" in err.value.message_dict
+    assert not Release.objects.exists()

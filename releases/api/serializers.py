@@ -1,0 +1,309 @@
+"""API shapes for release planning.
+
+Serializers check the shape of input (types, lengths, choices, known related objects) and render
+output; every rule about the domain (windows, freezes, cycles, permissions) is the services' job,
+so the API answers exactly like the admin and the pages do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+
+from django.contrib.auth import get_user_model
+from django.db import models
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from relcal import api
+from releases import services
+from releases.models import (
+    DependencyKind,
+    FreezeWindow,
+    Milestone,
+    Release,
+    ReleaseDependency,
+    ReleaseState,
+    ReleaseTransition,
+    ScopeItem,
+    Team,
+)
+
+User = get_user_model()
+
+NULL_CHARACTERS = "Null characters are not allowed."
+
+# Services add an hour for a default window and show times in the viewer's zone; moments near
+# the ends of what Python can represent would overflow there, so they are refused here, named.
+EARLIEST = datetime(1000, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)
+OUT_OF_RANGE = "Pick a moment between the years 1000 and 9998."
+STATES = ", ".join(ReleaseState.values)
+
+
+def in_range(moment: datetime | date) -> bool:
+    if isinstance(moment, datetime):
+        return as_utc(moment) is not None
+    return EARLIEST.date() <= moment < LATEST.date()
+
+
+def as_utc(moment: datetime) -> datetime | None:
+    """``moment`` in UTC, or None when it is out of range (or not representable in UTC)."""
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:
+        return None
+    return moment if EARLIEST <= moment < LATEST else None
+
+
+class BoundedDateTimeField(api.AwareDateTimeField):
+    default_error_messages = {"out_of_range": OUT_OF_RANGE}
+
+    def to_internal_value(self, value):
+        moment = super().to_internal_value(value)
+        if not in_range(moment):
+            self.fail("out_of_range")
+        return moment
+
+
+class BoundedDateField(serializers.DateField):
+    default_error_messages = {"out_of_range": OUT_OF_RANGE}
+
+    def to_internal_value(self, value):
+        day = super().to_internal_value(value)
+        if not in_range(day):
+            self.fail("out_of_range")
+        return day
+
+
+class Serializer(api.ModelSerializer):
+    """Project base plus bounded dates, and NUL refused before any validator reaches the db.
+
+    PostgreSQL cannot store or even compare a NUL character in text; DRF's own check runs after
+    the uniqueness and related-object lookups, which would already have failed with a 500.
+    """
+
+    serializer_field_mapping = {
+        **api.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: BoundedDateTimeField,
+        models.DateField: BoundedDateField,
+    }
+    serializer_related_field = serializers.PrimaryKeyRelatedField
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            bad = {
+                name: [NULL_CHARACTERS]
+                for name, value in data.items()
+                if name in self.fields and isinstance(value, str) and "\x00" in value
+            }
+            if bad:
+                raise serializers.ValidationError(bad)
+        return super().to_internal_value(data)
+
+
+def _username_field(**kwargs) -> serializers.SlugRelatedField:
+    return serializers.SlugRelatedField(
+        slug_field="username", queryset=User.objects.filter(is_active=True), **kwargs
+    )
+
+
+class CreateOnlyReleaseMixin:
+    """``release`` is given on create; a milestone or scope item never moves to another one."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None:
+            fields["release"].read_only = True
+        return fields
+
+
+# --- Teams --------------------------------------------------------------------------------
+
+
+class TeamSerializer(Serializer):
+    members = serializers.SlugRelatedField(
+        slug_field="username", many=True, read_only=True, help_text="Usernames."
+    )
+
+    class Meta:
+        model = Team
+        fields = ["id", "name", "slug", "contact", "color", "members", "updated_at"]
+        read_only_fields = ["id", "updated_at"]
+
+
+# --- Releases -----------------------------------------------------------------------------
+
+
+class ReleaseSerializer(Serializer):
+    team = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Team.objects.all(), help_text="The owning team's slug."
+    )
+    team_name = serializers.CharField(source="team.name", read_only=True)
+    manager = _username_field(
+        required=False,
+        allow_null=True,
+        help_text="Username of the release manager; defaults to whoever creates the release.",
+    )
+    # Read-only states are plain strings: the one enum of states in the schema is the one a
+    # client sends (TransitionInput.to_state), so generated clients get a single type for it.
+    state = serializers.CharField(read_only=True, help_text=f"One of: {STATES}.")
+    state_label = serializers.CharField(source="get_state_display", read_only=True)
+    allowed_transitions = serializers.SerializerMethodField(
+        help_text="States this release may move to next, in the order shown to users."
+    )
+    window_closes_at = serializers.SerializerMethodField(
+        help_text="End of the deployment window: window_end, or one hour after go_live."
+    )
+
+    class Meta:
+        model = Release
+        fields = [
+            "id",
+            "name",
+            "version",
+            "team",
+            "team_name",
+            "description",
+            "manager",
+            "go_live",
+            "window_end",
+            "window_closes_at",
+            "strategy",
+            "rollback_plan",
+            "rollback_rehearsed_on",
+            "state",
+            "state_label",
+            "allowed_transitions",
+            "freeze_override_reason",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+        # Uniqueness and the model's constraints are checked by the service, with field names.
+        validators = []
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_allowed_transitions(self, release: Release) -> list[str]:
+        return services.allowed_transitions(release)
+
+    @extend_schema_field(serializers.DateTimeField())
+    def get_window_closes_at(self, release: Release) -> str:
+        # Formatted like every other datetime field, not by the renderer's fallback.
+        return serializers.DateTimeField().to_representation(release.window[1])
+
+
+class ReleaseTransitionSerializer(Serializer):
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    from_state = serializers.CharField(read_only=True)
+    to_state = serializers.CharField(read_only=True)
+    from_state_label = serializers.CharField(source="get_from_state_display", read_only=True)
+    to_state_label = serializers.CharField(source="get_to_state_display", read_only=True)
+
+    class Meta:
+        model = ReleaseTransition
+        fields = [
+            "id",
+            "release",
+            "from_state",
+            "from_state_label",
+            "to_state",
+            "to_state_label",
+            "actor",
+            "reason",
+            "at",
+        ]
+        read_only_fields = ["id", "release", "reason", "at"]
+
+
+def allowed_next_states(release: Release) -> str:
+    names = [ReleaseState(s).label for s in services.allowed_transitions(release)]
+    return (
+        f"Allowed next states from {release.get_state_display()}: "
+        f"{', '.join(names) or 'none (it is final)'}."
+    )
+
+
+class TransitionInputSerializer(Serializer):
+    """Where to move a release, and why (required when going back, rolling back or cancelling)."""
+
+    class Meta:
+        model = ReleaseTransition
+        fields = ["to_state", "reason"]
+
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            release = self.context.get("release")
+            if release is not None and isinstance(exc.detail, dict) and "to_state" in exc.detail:
+                exc.detail["to_state"].append(allowed_next_states(release))
+            raise
+
+
+# --- What hangs off a release -------------------------------------------------------------
+
+
+class MilestoneSerializer(CreateOnlyReleaseMixin, Serializer):
+    label = serializers.CharField(read_only=True)
+    all_day = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Milestone
+        fields = ["id", "release", "kind", "title", "label", "date", "at", "all_day", "done"]
+        read_only_fields = ["id"]
+        extra_kwargs = {
+            "date": {"help_text": "For an all-day milestone; give this or `at`, not both."},
+            "at": {"help_text": "For a milestone at a set time; give this or `date`."},
+        }
+
+
+class ScopeItemSerializer(CreateOnlyReleaseMixin, Serializer):
+    owner = _username_field(required=False, allow_null=True, help_text="Username.")
+
+    class Meta:
+        model = ScopeItem
+        fields = ["id", "release", "title", "kind", "ticket_key", "ticket_url", "owner"]
+        read_only_fields = ["id"]
+
+
+class DependencySerializer(Serializer):
+    release_name = serializers.CharField(source="release.name", read_only=True)
+    depends_on_name = serializers.CharField(source="depends_on.name", read_only=True)
+
+    class Meta:
+        model = ReleaseDependency
+        fields = [
+            "id",
+            "release",
+            "release_name",
+            "kind",
+            "depends_on",
+            "depends_on_name",
+            "note",
+            "created_at",
+        ]
+        read_only_fields = ["id", "created_at"]
+        extra_kwargs = {
+            "release": {"help_text": "Id of the release that depends on the other."},
+            "depends_on": {"help_text": "Id of the release it depends on."},
+            "kind": {"default": DependencyKind.NEEDS},
+        }
+        # The service names the pair (either way round) and any cycle it would close.
+        validators = []
+
+
+class FreezeWindowSerializer(Serializer):
+    team = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=Team.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Team slug; leave empty (null) to freeze every team.",
+    )
+    scope_label = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = FreezeWindow
+        fields = ["id", "name", "reason", "start", "end", "team", "scope_label", "updated_at"]
+        read_only_fields = ["id", "updated_at"]

@@ -1,0 +1,374 @@
+"""Release planning API: viewsets thin over ``releases.selectors`` and ``releases.services``.
+
+Reads are open to any authenticated user. Writes hand the validated input to a service with
+``actor=request.user``; the service checks permissions (``PermissionDenied`` becomes a 403) and
+the domain rules (``ValidationError`` becomes a 400 naming the field), and writes nothing when
+it refuses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError
+from django_filters import rest_framework as filters
+from django_filters.utils import translate_validation
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.filters import OrderingFilter
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from relcal.api import Conflict
+from releases import selectors, services
+from releases.filters import FreezeWindowFilter, ReleaseFilter
+from releases.models import FreezeWindow, Milestone, ReleaseDependency, ScopeItem, Team
+
+from . import serializers as s
+
+ID = r"[0-9]+"
+SLUG = r"[-a-zA-Z0-9_]+"
+# Writes read as a verb each: PATCH changes fields, POST actions do the rest; no full PUT.
+NO_PUT = ["get", "post", "patch", "delete", "head", "options"]
+
+
+def call_service(service: Callable[..., Any], **kwargs: Any) -> Any:
+    """Run a service; a unique key taken by a concurrent request in the meantime is a 409."""
+    try:
+        return service(**kwargs)
+    except IntegrityError as exc:
+        raise Conflict("Another change got there first; reload and try again.") from exc
+
+
+class FilterBackend(filters.DjangoFilterBackend):
+    """django-filter, plus what would otherwise reach the database and answer a 500: NUL
+    characters (PostgreSQL refuses them in text) and moments that overflow in UTC (year 9999
+    with a negative offset) are 400s; other times are passed on in UTC."""
+
+    def filter_queryset(self, request: Request, queryset, view):
+        bad = [
+            name
+            for name, values in request.query_params.lists()
+            if any("\x00" in v for v in values)
+        ]
+        if bad:
+            raise exceptions.ValidationError({name: [s.NULL_CHARACTERS] for name in bad})
+        filterset = self.get_filterset(request, queryset, view)
+        if filterset is None:
+            return queryset
+        if not filterset.is_valid():
+            raise translate_validation(filterset.errors)
+        cleaned = filterset.form.cleaned_data
+        out_of_range = {}
+        for name, value in cleaned.items():
+            if isinstance(value, datetime):
+                moment = s.as_utc(value)
+                if moment is None:
+                    out_of_range[name] = [s.OUT_OF_RANGE]
+                # PostgreSQL refuses UTC offsets beyond ±15:59, which ISO 8601 and Python allow.
+                cleaned[name] = moment
+        if out_of_range:
+            raise exceptions.ValidationError(out_of_range)
+        return filterset.qs
+
+
+FILTERS = [FilterBackend, OrderingFilter]
+ERRORS = {
+    400: OpenApiResponse(description="Invalid input; the body names each field."),
+    403: OpenApiResponse(description="Not allowed for this user."),
+}
+NOT_FOUND = {404: OpenApiResponse(description="No such object.")}
+WRITE_ERRORS = {**ERRORS, **NOT_FOUND}
+
+
+@extend_schema_view(create=extend_schema(responses={201: s.TeamSerializer, **ERRORS}))
+class TeamViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Teams own releases. Anyone signed in may read them; administrators create them."""
+
+    queryset = Team.objects.prefetch_related("members")
+    serializer_class = s.TeamSerializer
+    lookup_field = "slug"
+    lookup_value_regex = SLUG
+    filter_backends = FILTERS
+    ordering_fields = ["name", "slug"]
+
+    def perform_create(self, serializer: s.TeamSerializer) -> None:
+        serializer.instance = call_service(
+            services.team_create, actor=self.request.user, **serializer.validated_data
+        )
+
+
+RELEASE_EXAMPLE = OpenApiExample(
+    "Plan a release",
+    request_only=True,
+    value={
+        "name": "Payments 4.3",
+        "version": "4.3",
+        "team": "payments",
+        "go_live": "2026-12-01T14:00:00+01:00",
+        "window_end": "2026-12-01T16:00:00+01:00",
+        "strategy": "blue_green",
+        "rollback_plan": "Switch the router back to blue.",
+    },
+)
+FREEZE_OVERRIDE_EXAMPLE = OpenApiExample(
+    "Go-live inside a freeze (needs the override permission)",
+    request_only=True,
+    value={
+        "name": "Payments 4.3.1",
+        "version": "4.3.1",
+        "team": "payments",
+        "go_live": "2026-12-28T10:00:00Z",
+        "freeze_override_reason": "Card scheme mandate due 2027-01-01.",
+    },
+)
+
+
+@extend_schema_view(
+    create=extend_schema(
+        examples=[RELEASE_EXAMPLE, FREEZE_OVERRIDE_EXAMPLE],
+        responses={201: s.ReleaseSerializer, **ERRORS},
+    ),
+    partial_update=extend_schema(responses={200: s.ReleaseSerializer, **WRITE_ERRORS}),
+    destroy=extend_schema(
+        description="Deletes a draft or cancelled release; cancel it first otherwise.",
+        responses={204: None, **WRITE_ERRORS},
+    ),
+)
+class ReleaseViewSet(viewsets.ModelViewSet):
+    """Releases, with the summary CI pipelines need: team, manager, state and what comes next.
+
+    Change the state with the `transition` action, not by PATCH.
+    """
+
+    serializer_class = s.ReleaseSerializer
+    filter_backends = FILTERS
+    filterset_class = ReleaseFilter
+    ordering_fields = ["go_live", "name", "version", "state", "created_at", "updated_at"]
+    lookup_value_regex = ID
+    http_method_names = NO_PUT
+
+    def get_queryset(self):
+        return selectors.release_list()
+
+    def perform_create(self, serializer: s.ReleaseSerializer) -> None:
+        serializer.instance = call_service(
+            services.release_create, actor=self.request.user, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: s.ReleaseSerializer) -> None:
+        serializer.instance = call_service(
+            services.release_update,
+            actor=self.request.user,
+            release=serializer.instance,
+            **serializer.validated_data,
+        )
+
+    def perform_destroy(self, instance) -> None:
+        services.release_delete(actor=self.request.user, release=instance)
+
+    @extend_schema(
+        request=s.TransitionInputSerializer,
+        responses={201: s.ReleaseTransitionSerializer, **WRITE_ERRORS},
+        examples=[
+            OpenApiExample(
+                "Freeze the scope", request_only=True, value={"to_state": "scope_frozen"}
+            ),
+            OpenApiExample(
+                "Cancel (a reason is required)",
+                request_only=True,
+                value={"to_state": "cancelled", "reason": "Superseded by 4.4."},
+            ),
+            OpenApiExample(
+                "Refused",
+                response_only=True,
+                status_codes=["400"],
+                value={
+                    "to_state": [
+                        "A release in state Draft cannot move to Released. "
+                        "Allowed next states: Planned, Cancelled."
+                    ]
+                },
+            ),
+        ],
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def transition(self, request: Request, pk: str | None = None) -> Response:
+        """Move the release to its next lifecycle state; a refusal names the allowed ones."""
+        release = self.get_object()
+        serializer = s.TransitionInputSerializer(
+            data=request.data, context={**self.get_serializer_context(), "release": release}
+        )
+        serializer.is_valid(raise_exception=True)
+        step = services.release_transition(
+            actor=request.user, release=release, **serializer.validated_data
+        )
+        return Response(s.ReleaseTransitionSerializer(step).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: s.ReleaseTransitionSerializer(many=True), **NOT_FOUND})
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    def transitions(self, request: Request, pk: str | None = None) -> Response:
+        """The release's lifecycle history, oldest first: who moved it, when, and why."""
+        release = self.get_object()
+        steps = release.transitions.select_related("actor").order_by("at", "id")
+        return Response(s.ReleaseTransitionSerializer(steps, many=True).data)
+
+
+class MilestoneFilter(filters.FilterSet):
+    class Meta:
+        model = Milestone
+        fields = ["release", "kind", "done"]
+
+
+@extend_schema_view(
+    create=extend_schema(responses={201: s.MilestoneSerializer, **ERRORS}),
+    partial_update=extend_schema(responses={200: s.MilestoneSerializer, **WRITE_ERRORS}),
+    destroy=extend_schema(responses={204: None, **WRITE_ERRORS}),
+)
+class MilestoneViewSet(viewsets.ModelViewSet):
+    """Dated steps before a go-live: all-day (`date`) or at a time (`at`), never after go-live."""
+
+    queryset = Milestone.objects.select_related("release")
+    serializer_class = s.MilestoneSerializer
+    filter_backends = FILTERS
+    filterset_class = MilestoneFilter
+    ordering_fields = ["date", "at", "id"]
+    lookup_value_regex = ID
+    http_method_names = NO_PUT
+
+    def perform_create(self, serializer: s.MilestoneSerializer) -> None:
+        serializer.instance = call_service(
+            services.milestone_create, actor=self.request.user, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: s.MilestoneSerializer) -> None:
+        serializer.instance = call_service(
+            services.milestone_update,
+            actor=self.request.user,
+            milestone=serializer.instance,
+            **serializer.validated_data,
+        )
+
+    def perform_destroy(self, instance: Milestone) -> None:
+        services.milestone_delete(actor=self.request.user, milestone=instance)
+
+
+class ScopeItemFilter(filters.FilterSet):
+    class Meta:
+        model = ScopeItem
+        fields = ["release", "kind"]
+
+
+@extend_schema_view(
+    create=extend_schema(responses={201: s.ScopeItemSerializer, **ERRORS}),
+    partial_update=extend_schema(responses={200: s.ScopeItemSerializer, **WRITE_ERRORS}),
+    destroy=extend_schema(responses={204: None, **WRITE_ERRORS}),
+)
+class ScopeItemViewSet(viewsets.ModelViewSet):
+    """What a release ships. Read-only once the scope is frozen, until moved back to Planned."""
+
+    queryset = ScopeItem.objects.select_related("release__team", "owner")
+    serializer_class = s.ScopeItemSerializer
+    filter_backends = FILTERS
+    filterset_class = ScopeItemFilter
+    ordering_fields = ["id", "title", "kind", "ticket_key"]
+    lookup_value_regex = ID
+    http_method_names = NO_PUT
+
+    def perform_create(self, serializer: s.ScopeItemSerializer) -> None:
+        serializer.instance = call_service(
+            services.scope_item_create, actor=self.request.user, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: s.ScopeItemSerializer) -> None:
+        serializer.instance = call_service(
+            services.scope_item_update,
+            actor=self.request.user,
+            item=serializer.instance,
+            **serializer.validated_data,
+        )
+
+    def perform_destroy(self, instance: ScopeItem) -> None:
+        services.scope_item_delete(actor=self.request.user, item=instance)
+
+
+class DependencyFilter(filters.FilterSet):
+    class Meta:
+        model = ReleaseDependency
+        fields = ["release", "depends_on", "kind"]
+
+
+@extend_schema_view(
+    create=extend_schema(responses={201: s.DependencySerializer, **ERRORS}),
+    destroy=extend_schema(responses={204: None, **WRITE_ERRORS}),
+)
+class DependencyViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """ "A needs B shipped first" or "A and B ship together"; a link that would close a cycle is
+    refused with the whole cycle named. To change one, delete it and create another."""
+
+    queryset = ReleaseDependency.objects.select_related("release", "depends_on")
+    serializer_class = s.DependencySerializer
+    filter_backends = FILTERS
+    filterset_class = DependencyFilter
+    ordering_fields = ["id", "created_at"]
+    lookup_value_regex = ID
+
+    def perform_create(self, serializer: s.DependencySerializer) -> None:
+        serializer.instance = call_service(
+            services.dependency_create, actor=self.request.user, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance: ReleaseDependency) -> None:
+        services.dependency_delete(actor=self.request.user, dependency=instance)
+
+
+@extend_schema_view(
+    create=extend_schema(responses={201: s.FreezeWindowSerializer, **ERRORS}),
+    partial_update=extend_schema(responses={200: s.FreezeWindowSerializer, **WRITE_ERRORS}),
+    destroy=extend_schema(responses={204: None, **WRITE_ERRORS}),
+)
+class FreezeWindowViewSet(viewsets.ModelViewSet):
+    """Blackouts `[start, end)` in which no go-live may be scheduled, for all or one team."""
+
+    queryset = FreezeWindow.objects.select_related("team")
+    serializer_class = s.FreezeWindowSerializer
+    filter_backends = FILTERS
+    filterset_class = FreezeWindowFilter
+    ordering_fields = ["start", "end", "name"]
+    lookup_value_regex = ID
+    http_method_names = NO_PUT
+
+    def perform_create(self, serializer: s.FreezeWindowSerializer) -> None:
+        serializer.instance = call_service(
+            services.freeze_window_create, actor=self.request.user, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: s.FreezeWindowSerializer) -> None:
+        serializer.instance = call_service(
+            services.freeze_window_update,
+            actor=self.request.user,
+            freeze=serializer.instance,
+            **serializer.validated_data,
+        )
+
+    def perform_destroy(self, instance: FreezeWindow) -> None:
+        services.freeze_window_delete(actor=self.request.user, freeze=instance)
