@@ -27,6 +27,10 @@ def can_edit_release(user, release: Release) -> bool:
     return user.has_perm("releases.change_release") or release.manager_id == user.pk
 
 
+def can_delete_release(user, release: Release) -> bool:
+    return user.is_authenticated and user.has_perm("releases.delete_release")
+
+
 def can_transition_release(user, release: Release) -> bool:
     if not user.is_authenticated:
         return False

@@ -193,13 +193,16 @@ def _check_milestones_before_go_live(release: Release) -> None:
             )
 
 
-def _validate_release(actor, release: Release) -> None:
+def _validate_release(actor, release: Release, *, timing_changed: bool = True) -> None:
     _require_aware(go_live=release.go_live, window_end=release.window_end)
     if release.window_end and release.go_live and release.window_end <= release.go_live:
         raise ValidationError({"window_end": "The deployment window must end after the go-live."})
     _full_clean(release)
     _check_milestones_before_go_live(release)
-    _check_freeze(actor, release)
+    if timing_changed:
+        # Only a new or moved window meets the freeze rules: editing the description of a
+        # release that was let into a freeze (with a reason) must not need the override again.
+        _check_freeze(actor, release)
 
 
 @transaction.atomic
@@ -229,9 +232,11 @@ def release_update(*, actor, release: Release, **changes: Any) -> Release:
     unknown = set(changes) - set(RELEASE_FIELDS)
     if unknown:
         raise TypeError(f"Unknown release fields: {', '.join(sorted(unknown))}")
+    before = (release.go_live, release.window_end, release.team_id)
     for field, value in changes.items():
         setattr(release, field, value)
-    _validate_release(actor, release)
+    timing_changed = before != (release.go_live, release.window_end, release.team_id)
+    _validate_release(actor, release, timing_changed=timing_changed)
     release.save()
     return release
 
@@ -239,8 +244,7 @@ def release_update(*, actor, release: Release, **changes: Any) -> Release:
 @transaction.atomic
 def release_delete(*, actor, release: Release) -> None:
     perms.require(
-        actor.is_authenticated and actor.has_perm("releases.delete_release"),
-        "Only release managers can delete releases.",
+        perms.can_delete_release(actor, release), "Only release managers can delete releases."
     )
     if release.state not in (S.DRAFT, S.CANCELLED):
         raise ValidationError(
@@ -453,14 +457,16 @@ def dependency_create(
     # Two concurrent inserts could each pass the cycle check and together close a cycle.
     serialize_writers("release-dependencies")
     edges = _dependency_edges()
-    if depends_on.pk in edges.get(release.pk, ()) or release.pk in edges.get(depends_on.pk, ()):
+    if depends_on.pk in edges.get(release.pk, ()):
         raise ValidationError(
-            {"depends_on": f"{release.name} and {depends_on.name} are already linked."}
+            {"depends_on": f"{release.name} already depends on {depends_on.name}."}
         )
     path = find_path(edges, depends_on.pk, release.pk)
     if path is not None:
+        # Read along the arrows: the existing path from depends_on back to release, then the
+        # new link that would close it.
         names = dict(Release.objects.filter(pk__in=path).values_list("pk", "name"))
-        cycle = " → ".join([release.name] + [names[pk] for pk in path])
+        cycle = " → ".join([names[pk] for pk in path] + [depends_on.name])
         raise ValidationError(
             {
                 "depends_on": f"This would make the cycle {cycle}; dependencies must not loop "

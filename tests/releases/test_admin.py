@@ -279,7 +279,7 @@ def test_it_names_the_cycle_on_the_dependency_row(client, manager, make_release,
     formset = response.context["inline_admin_formsets"][2].formset
     assert formset.prefix == "dependencies"
     message = formset.forms[0].errors["depends_on"][0]
-    assert "Payments 4.4 → Payments 4.3 → Search 2.1 → Payments 4.4" in message
+    assert "Payments 4.3 → Search 2.1 → Payments 4.4 → Payments 4.3" in message
     assert ReleaseDependency.objects.count() == 2
 
 

@@ -35,7 +35,7 @@ def _run_together(*calls):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_writers_cannot_close_a_cycle_between_them(make_release, manager):
     for _ in range(5):
         a, b, c = make_release(), make_release(), make_release()

@@ -1,0 +1,21 @@
+// Relcal: small enhancements only. Every page works without this file; the server checks all.
+
+// Ask before destructive one-button forms (those carrying data-confirm="question").
+document.addEventListener("submit", (event) => {
+  const question = event.target.dataset && event.target.dataset.confirm;
+  if (question && !window.confirm(question)) {
+    event.preventDefault();
+  }
+});
+
+// A transition that goes back, rolls back or cancels needs a reason: say so before submitting.
+for (const select of document.querySelectorAll("select[data-reason-toggle]")) {
+  const reason = select.form && select.form.querySelector("textarea[name=reason]");
+  if (!reason) continue;
+  const sync = () => {
+    const option = select.selectedOptions[0];
+    reason.required = Boolean(option && option.hasAttribute("data-needs-reason"));
+  };
+  select.addEventListener("change", sync);
+  sync();
+}

@@ -1,0 +1,91 @@
+"""Browser fixtures: Debian's Chromium driven by Playwright's sync API against ``live_server``.
+
+Playwright's sync API runs an event loop in the test thread, which makes Django refuse ORM calls
+there ("async unsafe"); the tests only touch the database between browser steps, so allow it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connections
+
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    # Keep each phase's report on the test item so that fixtures can see if the test failed.
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+@pytest.fixture
+def open_page(live_server, request) -> Iterator:
+    """``open_page(viewport, **context_options)`` gives a fresh page on the live server; when
+    the test fails, each page is saved under var/screenshots/ for debugging.
+
+    Playwright starts and stops within each test on purpose: while it runs, Django sees the
+    test thread as another context and hands it other database connections. Stopping it before
+    pytest-django's teardown lets the teardown use the test database connection it prepared
+    (with the serialized contents that restore the roles migration's groups).
+    """
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    browser = playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+    )
+    pages = []
+
+    def open_page(viewport: dict = DESKTOP, **options):
+        context = browser.new_context(base_url=live_server.url, viewport=viewport, **options)
+        context.set_default_timeout(10_000)
+        page = context.new_page()
+        pages.append(page)
+        return page
+
+    try:
+        yield open_page
+    finally:
+        report = getattr(request.node, "report_call", None)
+        if report is not None and report.failed:
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            for number, page in enumerate(pages):
+                page.screenshot(
+                    path=SCREENSHOTS / f"{request.node.name}-{number}.png", full_page=True
+                )
+        # The connections opened while Playwright ran would otherwise stay open (and keep
+        # PostgreSQL from dropping the test database at the end).
+        connections.close_all()
+        browser.close()
+        playwright.stop()
+
+
+def log_in(page, username: str, password: str) -> None:
+    """Log in through the login page, as a person would."""
+    page.goto("/releases/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/releases/")
