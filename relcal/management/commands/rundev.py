@@ -47,23 +47,29 @@ class Command(BaseCommand):
             + "Demo logins (password relcal-demo): admin, manager, product, legal, security, "
             "alice, bob\nAdmin: /admin/   API docs: /api/v1/docs/   Ctrl-C stops everything.\n"
         )
-        processes = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
+        # Started in the background, a shell hands us SIGINT ignored; take it (and SIGTERM)
+        # back so that Ctrl-C and `kill` both stop everything.
+        stopping = []
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stopping.append(True))
+        processes = {
+            name: subprocess.Popen(cmd, preexec_fn=_default_signals)
+            for name, cmd in commands.items()
+        }
         try:
             # Stop everything as soon as one part dies, so a broken worker is not missed.
-            while all(p.poll() is None for p in processes.values()):
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass  # the terminal sent SIGINT to the children too; they shut down on their own
+            while not stopping and all(p.poll() is None for p in processes.values()):
+                time.sleep(0.3)
         finally:
             self._stop(processes)
-        failed = [name for name, p in processes.items() if p.returncode not in (0, -2, 1)]
-        if failed:
-            self.stderr.write(f"Stopped because {', '.join(failed)} exited.")
+        if not stopping:
+            failed = ", ".join(name for name, p in processes.items() if p.returncode is not None)
+            self.stderr.write(f"Stopped because {failed} exited.")
 
     def _stop(self, processes: dict[str, subprocess.Popen]) -> None:
         for process in processes.values():
             if process.poll() is None:
-                process.send_signal(signal.SIGINT)
+                process.terminate()  # SIGTERM: Celery's warm shutdown, runserver's exit
         deadline = time.monotonic() + 15
         for process in processes.values():
             try:
@@ -71,3 +77,8 @@ class Command(BaseCommand):
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def _default_signals() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
