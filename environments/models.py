@@ -1,10 +1,21 @@
-"""Shared environments (dev, qa, staging, prod). Booking arrives with the Environments issue."""
+"""Shared environments (dev, qa, staging, prod), their bookings, waitlist, maintenance windows and
+the deployments CI reports to them.
+
+Writes go through ``environments.services``. The promise that two holding bookings of one
+environment never overlap is kept by the database: on PostgreSQL an exclusion constraint added by
+migration 0003 (raw SQL, so that SQLite can migrate the same project), on SQLite the ``IMMEDIATE``
+transactions that serialize writers.
+"""
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
 
-from releases.models import Team
+from releases.models import Release, Team
 
 
 class EnvironmentKind(models.TextChoices):
@@ -25,6 +36,35 @@ class Environment(models.Model):
     url = models.URLField(blank=True)
     description = models.TextField(blank=True, max_length=5_000)
     bookable = models.BooleanField(default=True)
+    max_booking_minutes = models.PositiveIntegerField(
+        "maximum booking length (minutes)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Leave empty for no limit.",
+    )
+    min_notice_minutes = models.PositiveIntegerField(
+        "minimum notice (minutes)",
+        default=0,
+        help_text="How long before its start a booking must be made.",
+    )
+    max_active_bookings_per_team = models.PositiveIntegerField(
+        "maximum current and upcoming bookings per team",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Leave empty for no limit.",
+    )
+    # Denormalized from the deployment history by ``deployment_report``, so that a list of
+    # environments with what runs on them is one query with a join, not one per environment.
+    current_deployment = models.ForeignKey(
+        "Deployment",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -32,3 +72,187 @@ class Environment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Deployment(models.Model):
+    """One "version Y (of release X) was deployed to environment Z" report, usually from CI."""
+
+    environment = models.ForeignKey(
+        Environment, on_delete=models.CASCADE, related_name="deployments"
+    )
+    release = models.ForeignKey(
+        Release, on_delete=models.SET_NULL, null=True, blank=True, related_name="deployments"
+    )
+    version = models.CharField(max_length=100)
+    deployed_at = models.DateTimeField(default=timezone.now)
+    deployed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deployments",
+    )
+    note = models.TextField(blank=True, max_length=2_000)
+
+    class Meta:
+        ordering = ["-deployed_at", "-id"]
+        indexes = [
+            models.Index(fields=["environment", "-deployed_at"], name="deployment_env_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} on {self.environment}"
+
+
+class MaintenanceWindow(models.Model):
+    """A time the environment's owners take it out of use: nobody can book it then."""
+
+    environment = models.ForeignKey(
+        Environment, on_delete=models.CASCADE, related_name="maintenance_windows"
+    )
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    reason = models.CharField(max_length=200)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["start", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__gt=F("start")),
+                name="maintenance_ends_after_start",
+                violation_error_message="The maintenance window must end after it starts.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["environment", "end"], name="maintenance_env_end"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Maintenance of {self.environment}: {self.reason}"
+
+
+class BookingState(models.TextChoices):
+    CONFIRMED = "confirmed", "Confirmed"
+    ACTIVE = "active", "Active"
+    RELEASED_EARLY = "released_early", "Released early"
+    EXPIRED = "expired", "Expired"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+# A holding booking occupies its slot; the others are history.
+HOLDING = (BookingState.CONFIRMED, BookingState.ACTIVE)
+
+
+class Booking(models.Model):
+    """A team holding an environment for ``[start, end)``: touching bookings do not overlap."""
+
+    # No index of its own: the (environment, start) and (environment, end) indexes cover it.
+    environment = models.ForeignKey(
+        Environment, on_delete=models.CASCADE, related_name="bookings", db_index=False
+    )
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="bookings")
+    release = models.ForeignKey(
+        Release, on_delete=models.SET_NULL, null=True, blank=True, related_name="bookings"
+    )
+    purpose = models.CharField(max_length=200)
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="bookings",
+    )
+    state = models.CharField(
+        max_length=20, choices=BookingState.choices, default=BookingState.CONFIRMED
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Calendar feeds send a changed booking again when this moves.
+    updated_at = models.DateTimeField(auto_now=True)
+    ended_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it was released early, cancelled or expired."
+    )
+
+    class Meta:
+        ordering = ["start", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__gt=F("start")),
+                name="booking_ends_after_start",
+                violation_error_message="The booking must end after it starts.",
+            ),
+        ]
+        indexes = [
+            # Holding bookings of one environment never overlap, so ordered by start they are
+            # ordered by end too: the conflict check and the free-slot walk read one or a few
+            # entries of these indexes, however long the history. (Partial indexes on the
+            # holding states would be smaller, but SQLite cannot match their condition against
+            # a query's bound parameters, and then scans.)
+            models.Index(fields=["environment", "end"], name="booking_env_end"),
+            models.Index(fields=["environment", "start"], name="booking_env_start"),
+            # Expiry looks for holding bookings past their end, across environments.
+            models.Index(fields=["state", "end"], name="booking_state_end"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.environment} for {self.team}: {self.purpose}"
+
+    @property
+    def is_holding(self) -> bool:
+        return self.state in HOLDING
+
+
+class WaitlistState(models.TextChoices):
+    WAITING = "waiting", "Waiting"
+    GRANTED = "granted", "Granted"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class WaitlistEntry(models.Model):
+    """A team queueing for a taken slot; the first in line gets it when it frees."""
+
+    environment = models.ForeignKey(
+        Environment, on_delete=models.CASCADE, related_name="waitlist_entries"
+    )
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="waitlist_entries")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    purpose = models.CharField(max_length=200)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="waitlist_entries",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    state = models.CharField(
+        max_length=20, choices=WaitlistState.choices, default=WaitlistState.WAITING
+    )
+    granted_booking = models.ForeignKey(
+        Booking, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Set when the entry becomes a booking; the reminders announce grants from it.
+    granted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "waitlist entries"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__gt=F("start")),
+                name="waitlist_ends_after_start",
+                violation_error_message="The requested slot must end after it starts.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["environment", "state", "created_at"], name="waitlist_fifo"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team} waiting for {self.environment}: {self.purpose}"

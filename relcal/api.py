@@ -10,6 +10,8 @@ from rest_framework import exceptions, serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from . import errors
+
 
 class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
@@ -20,6 +22,17 @@ class Conflict(exceptions.APIException):
     status_code = 409
     default_detail = "The request conflicts with the current state."
     default_code = "conflict"
+
+
+class DomainConflict(exceptions.APIException):
+    """``relcal.errors.Conflict`` as a 409: the sentence in ``detail``, the rest alongside."""
+
+    status_code = 409
+    default_code = "conflict"
+
+    def __init__(self, conflict: errors.Conflict) -> None:
+        super().__init__(conflict.message)
+        self.details = conflict.details
 
 
 def _django_validation_detail(error: DjangoValidationError):
@@ -33,6 +46,10 @@ def _django_validation_detail(error: DjangoValidationError):
 
 def exception_handler(exc, context):
     """DRF's handler, plus the Django exceptions that services raise, as JSON with field names."""
+    if isinstance(exc, errors.Conflict):
+        response = drf_exception_handler(DomainConflict(exc), context)
+        response.data.update(exc.details)
+        return response
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(_django_validation_detail(exc))
     elif isinstance(exc, DjangoPermissionDenied):

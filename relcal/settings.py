@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "relcal.apps.RelcalConfig",
     "releases",
@@ -74,6 +75,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Request id and client address for the audit trail (after auth: it also notes the user).
+    "relcal.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -209,8 +212,24 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI's files come from the sidecar package: the docs work without internet access.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+# --- Calendar feeds -------------------------------------------------------------------------
+# A token-less feed of the public teams' schedule at /feeds/public.ics, for an intranet that
+# wants one; off by default, since anyone who can reach the portal could then read it.
+RELCAL_PUBLIC_FEED = env_bool("RELCAL_PUBLIC_FEED", False)
+# How often calendar clients are asked to refresh (REFRESH-INTERVAL and X-PUBLISHED-TTL).
+RELCAL_FEED_REFRESH_MINUTES = int(env("RELCAL_FEED_REFRESH_MINUTES", "60"))
+
+# --- Audit trail --------------------------------------------------------------------------
+# Behind a proxy, the header holding the client's address (its last entry is used), e.g.
+# X-Forwarded-For; empty: REMOTE_ADDR.
+AUDIT_CLIENT_ADDRESS_HEADER = env("AUDIT_CLIENT_ADDRESS_HEADER")
 
 # --- Security (production) ----------------------------------------------------------------
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)

@@ -322,13 +322,13 @@ class ServiceModelAdmin(admin.ModelAdmin):
 
 @admin.register(Team)
 class TeamAdmin(ServiceModelAdmin):
-    list_display = ("name", "slug", "contact", "colour", "member_count")
-    list_filter = (("members", admin.RelatedOnlyFieldListFilter),)
+    list_display = ("name", "slug", "is_private", "contact", "colour", "member_count")
+    list_filter = ("is_private", ("members", admin.RelatedOnlyFieldListFilter))
     search_fields = ("name", "slug", "contact")
     prepopulated_fields = {"slug": ("name",)}
     filter_horizontal = ("members",)
-    fields = ("name", "slug", "contact", "color", "members")
-    service_fields = ("name", "slug", "contact", "color")
+    fields = ("name", "slug", "is_private", "contact", "color", "members")
+    service_fields = ("name", "slug", "is_private", "contact", "color")
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(member_total=models.Count("members"))

@@ -23,6 +23,12 @@ class Team(models.Model):
         default="#4f6bed",
         help_text="Hex colour of the team's events on calendars, e.g. #4f6bed.",
     )
+    is_private = models.BooleanField(
+        "private",
+        default=False,
+        help_text="Only members, release managers and auditors see a private team's releases "
+        "(pages, API and calendar feeds).",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -89,6 +95,9 @@ class Release(models.Model):
     watchers = models.ManyToManyField(
         settings.AUTH_USER_MODEL, related_name="watched_releases", blank=True
     )
+    # iCalendar SEQUENCE: raised by the services on every change a calendar subscriber would
+    # notice (name, version, team, times, state), and never on a save that changes nothing.
+    sequence = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -163,6 +172,7 @@ class Milestone(models.Model):
     date = models.DateField(null=True, blank=True, help_text="For an all-day milestone.")
     at = models.DateTimeField(null=True, blank=True, help_text="For a milestone at a set time.")
     done = models.BooleanField(default=False)
+    sequence = models.PositiveIntegerField(default=0, editable=False)  # see Release.sequence
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -276,6 +286,7 @@ class FreezeWindow(models.Model):
         related_name="freeze_windows",
         help_text="Leave empty to freeze every team.",
     )
+    sequence = models.PositiveIntegerField(default=0, editable=False)  # see Release.sequence
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -13,13 +13,15 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import ProtectedError, Q
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from relcal import audit
 from relcal.db import serialize_writers
 
 from . import permissions as perms
+from . import signals
 from .models import (
     DependencyKind,
     FreezeWindow,
@@ -82,45 +84,83 @@ def _require_aware(**moments: datetime | None) -> None:
         raise ValidationError(errors)
 
 
+def _snapshot(obj, fields: tuple[str, ...]) -> tuple:
+    return tuple(getattr(obj, field) for field in fields)
+
+
+def _stored(obj, fields: tuple[str, ...]) -> tuple:
+    """The values as stored, not as on ``obj``: callers such as admin forms hand in an instance
+    that already carries the new values."""
+    return tuple(type(obj).objects.filter(pk=obj.pk).values_list(*fields).get())
+
+
 def _full_clean(obj, exclude: list[str] | None = None) -> None:
     # Model validation covers max lengths, choices and the model's constraints on every path,
     # including SQLite, which would otherwise store an oversized string without complaint.
     obj.full_clean(exclude=exclude, validate_unique=True, validate_constraints=True)
 
 
+# One audit event for an update, with only the fields that changed (none changed: no event).
+# Other apps: call relcal.audit.record_change directly.
+_record_change = audit.record_change
+
+
 # --- Teams --------------------------------------------------------------------------------
 
 
 @transaction.atomic
-def team_create(*, actor, name: str, slug: str, contact: str = "", color: str = "") -> Team:
+def team_create(
+    *,
+    actor,
+    name: str,
+    slug: str,
+    contact: str = "",
+    color: str = "",
+    is_private: bool = False,
+) -> Team:
     perms.require(perms.can_manage_teams(actor), "Only administrators can create teams.")
-    team = Team(name=name, slug=slug, contact=contact)
+    team = Team(name=name, slug=slug, contact=contact, is_private=is_private)
     if color:
         team.color = color
     _full_clean(team)
     team.save()
+    audit.record(actor=actor, action="team.create", obj=team, after=audit.values(team))
     return team
 
 
-TEAM_FIELDS = ("name", "slug", "contact", "color")
+TEAM_FIELDS = ("name", "slug", "contact", "color", "is_private")
 
 
 @transaction.atomic
 def team_update(*, actor, team: Team, **changes: Any) -> Team:
     perms.require(perms.can_manage_teams(actor), "Only administrators can change teams.")
+    audit_before = audit.values(Team.objects.get(pk=team.pk), TEAM_FIELDS)
     for field, value in changes.items():
         if field not in TEAM_FIELDS:
             raise TypeError(f"Unknown team field: {field}")
         setattr(team, field, value)
     _full_clean(team)
     team.save()
+    _record_change(actor, "team.update", team, audit_before, TEAM_FIELDS)
     return team
 
 
 @transaction.atomic
 def team_set_members(*, actor, team: Team, members) -> Team:
     perms.require(perms.can_manage_teams(actor), "Only administrators can change teams.")
-    team.members.set(members)
+    before = sorted(team.members.values_list("username", flat=True))
+    # One event for the whole set (the membership observer would write one per add/remove).
+    with audit.recorded_by_caller(Team.members.through):
+        team.members.set(members)
+    after = sorted(team.members.values_list("username", flat=True))
+    if after != before:
+        audit.record(
+            actor=actor,
+            action="team.members.set",
+            obj=team,
+            before={"members": before},
+            after={"members": after},
+        )
     return team
 
 
@@ -131,6 +171,7 @@ def team_delete(*, actor, team: Team) -> None:
         raise ValidationError(
             {"team": f"{team.name} still owns releases; move or delete them first."}
         )
+    audit.record(actor=actor, action="team.delete", obj=team, before=audit.values(team))
     team.delete()
 
 
@@ -149,6 +190,10 @@ RELEASE_FIELDS = (
     "rollback_rehearsed_on",
     "freeze_override_reason",
 )
+# The stored values of those fields (ids for relations: comparing them costs no query).
+_RELEASE_STORED = tuple(f"{f}_id" if f in ("team", "manager") else f for f in RELEASE_FIELDS)
+# What a calendar subscriber sees of a release (its feed events' summary, times and status).
+RELEASE_FEED_FIELDS = ("name", "version", "team_id", "go_live", "window_end", "state")
 
 
 def freeze_windows_hit(team: Team, start: datetime, end: datetime) -> list[FreezeWindow]:
@@ -219,6 +264,12 @@ def release_create(*, actor, team: Team, name: str, version: str, go_live: datet
     release.transitions.create(
         from_state=S.DRAFT, to_state=release.state, actor=actor, reason="Created"
     )
+    audit.record(
+        actor=actor,
+        action="release.create",
+        obj=release,
+        after=audit.values(release, (*RELEASE_FIELDS, "state")),
+    )
     return release
 
 
@@ -232,12 +283,22 @@ def release_update(*, actor, release: Release, **changes: Any) -> Release:
     unknown = set(changes) - set(RELEASE_FIELDS)
     if unknown:
         raise TypeError(f"Unknown release fields: {', '.join(sorted(unknown))}")
+    audit_before = audit.values(release, RELEASE_FIELDS)
     before = (release.go_live, release.window_end, release.team_id)
+    stored = _snapshot(release, _RELEASE_STORED)
+    seen = _snapshot(release, RELEASE_FEED_FIELDS)
     for field, value in changes.items():
         setattr(release, field, value)
     timing_changed = before != (release.go_live, release.window_end, release.team_id)
     _validate_release(actor, release, timing_changed=timing_changed)
+    if _snapshot(release, _RELEASE_STORED) == stored:
+        # A save that changes nothing must not look like a change to calendars (updated_at
+        # feeds LAST-MODIFIED and the feed's ETag).
+        return release
+    if _snapshot(release, RELEASE_FEED_FIELDS) != seen:
+        release.sequence += 1
     release.save()
+    _record_change(actor, "release.update", release, audit_before, RELEASE_FIELDS)
     return release
 
 
@@ -250,7 +311,17 @@ def release_delete(*, actor, release: Release) -> None:
         raise ValidationError(
             {"state": "Only draft or cancelled releases can be deleted; cancel it first."}
         )
-    release.delete()
+    audit.record(actor=actor, action="release.delete", obj=release, before=audit.values(release))
+    try:
+        release.delete()
+    except ProtectedError as error:
+        kept = sorted({str(obj._meta.verbose_name_plural) for obj in error.protected_objects})
+        raise ValidationError(
+            {
+                "state": f"{release.name} cannot be deleted: its {', '.join(kept)} are kept as "
+                "evidence. Leave it cancelled."
+            }
+        ) from error
 
 
 def allowed_transitions(release: Release) -> list[str]:
@@ -286,9 +357,29 @@ def release_transition(
         release=release, from_state=release.state, to_state=to_state, actor=actor, reason=reason
     )
     _full_clean(step, exclude=["release", "actor"])
+    # Other apps may refuse the step here (approvals: the sign-off gate before approved).
+    signals.transition_requested.send(
+        sender=Release, release=release, from_state=release.state, to_state=to_state, actor=actor
+    )
     release.state = to_state
-    release.save(update_fields=["state", "updated_at"])
+    release.sequence += 1  # the state is the event's STATUS and description in calendars
+    release.save(update_fields=["state", "sequence", "updated_at"])
     step.save()
+    audit.record(
+        actor=actor,
+        action="release.transition",
+        obj=release,
+        before={"state": step.from_state},
+        after={"state": to_state, "reason": reason},
+    )
+    signals.transitioned.send(
+        sender=Release,
+        release=release,
+        from_state=step.from_state,
+        to_state=to_state,
+        actor=actor,
+        step=step,
+    )
     return step
 
 
@@ -343,24 +434,36 @@ def milestone_create(*, actor, release: Release, **fields: Any) -> Milestone:
     milestone = Milestone(release=release, **fields)
     _validate_milestone(milestone)
     milestone.save()
+    audit.record(
+        actor=actor, action="milestone.create", obj=milestone, after=audit.values(milestone)
+    )
     return milestone
 
 
 @transaction.atomic
 def milestone_update(*, actor, milestone: Milestone, **changes: Any) -> Milestone:
     _lock_release_for(actor, milestone.release, _require_planner)
+    audit_before = audit.values(Milestone.objects.get(pk=milestone.pk), MILESTONE_FIELDS)
+    before = _stored(milestone, MILESTONE_FIELDS)
     for field, value in changes.items():
         if field not in MILESTONE_FIELDS:
             raise TypeError(f"Unknown milestone field: {field}")
         setattr(milestone, field, value)
     _validate_milestone(milestone)
+    if _snapshot(milestone, MILESTONE_FIELDS) == before:
+        return milestone  # nothing changed: keep updated_at and SEQUENCE as they are
+    milestone.sequence += 1  # every milestone field shows in its calendar event
     milestone.save()
+    _record_change(actor, "milestone.update", milestone, audit_before, MILESTONE_FIELDS)
     return milestone
 
 
 @transaction.atomic
 def milestone_delete(*, actor, milestone: Milestone) -> None:
     _lock_release_for(actor, milestone.release, _require_planner)
+    audit.record(
+        actor=actor, action="milestone.delete", obj=milestone, before=audit.values(milestone)
+    )
     milestone.delete()
 
 
@@ -390,24 +493,28 @@ def scope_item_create(*, actor, release: Release, **fields: Any) -> ScopeItem:
     item = ScopeItem(release=release, **fields)
     _full_clean(item, exclude=["release"])
     item.save()
+    audit.record(actor=actor, action="scope_item.create", obj=item, after=audit.values(item))
     return item
 
 
 @transaction.atomic
 def scope_item_update(*, actor, item: ScopeItem, **changes: Any) -> ScopeItem:
     _lock_release_for(actor, item.release, _require_scope_open)
+    audit_before = audit.values(ScopeItem.objects.get(pk=item.pk), SCOPE_FIELDS)
     for field, value in changes.items():
         if field not in SCOPE_FIELDS:
             raise TypeError(f"Unknown scope item field: {field}")
         setattr(item, field, value)
     _full_clean(item, exclude=["release"])
     item.save()
+    _record_change(actor, "scope_item.update", item, audit_before, SCOPE_FIELDS)
     return item
 
 
 @transaction.atomic
 def scope_item_delete(*, actor, item: ScopeItem) -> None:
     _lock_release_for(actor, item.release, _require_scope_open)
+    audit.record(actor=actor, action="scope_item.delete", obj=item, before=audit.values(item))
     item.delete()
 
 
@@ -476,6 +583,9 @@ def dependency_create(
     dependency = ReleaseDependency(release=release, depends_on=depends_on, kind=kind, note=note)
     _full_clean(dependency)
     dependency.save()
+    audit.record(
+        actor=actor, action="dependency.create", obj=dependency, after=audit.values(dependency)
+    )
     return dependency
 
 
@@ -485,12 +595,16 @@ def dependency_delete(*, actor, dependency: ReleaseDependency) -> None:
         perms.can_edit_release(actor, dependency.release),
         "Only release managers and this release's manager can change its dependencies.",
     )
+    audit.record(
+        actor=actor, action="dependency.delete", obj=dependency, before=audit.values(dependency)
+    )
     dependency.delete()
 
 
 # --- Freeze windows -----------------------------------------------------------------------
 
 FREEZE_FIELDS = ("name", "reason", "start", "end", "team")
+FREEZE_FEED_FIELDS = ("name", "reason", "start", "end", "team_id")  # all shown in calendars
 
 
 def _validate_freeze(freeze: FreezeWindow) -> None:
@@ -506,22 +620,32 @@ def freeze_window_create(*, actor, **fields: Any) -> FreezeWindow:
     freeze = FreezeWindow(**fields)
     _validate_freeze(freeze)
     freeze.save()
+    audit.record(actor=actor, action="freeze_window.create", obj=freeze, after=audit.values(freeze))
     return freeze
 
 
 @transaction.atomic
 def freeze_window_update(*, actor, freeze: FreezeWindow, **changes: Any) -> FreezeWindow:
     perms.require(perms.can_manage_freezes(actor), "Only release managers can set freezes.")
+    audit_before = audit.values(FreezeWindow.objects.get(pk=freeze.pk), FREEZE_FIELDS)
+    before = _stored(freeze, FREEZE_FEED_FIELDS)
     for field, value in changes.items():
         if field not in FREEZE_FIELDS:
             raise TypeError(f"Unknown freeze window field: {field}")
         setattr(freeze, field, value)
     _validate_freeze(freeze)
+    if _snapshot(freeze, FREEZE_FEED_FIELDS) == before:
+        return freeze  # nothing changed: keep updated_at and SEQUENCE as they are
+    freeze.sequence += 1
     freeze.save()
+    _record_change(actor, "freeze_window.update", freeze, audit_before, FREEZE_FIELDS)
     return freeze
 
 
 @transaction.atomic
 def freeze_window_delete(*, actor, freeze: FreezeWindow) -> None:
     perms.require(perms.can_manage_freezes(actor), "Only release managers can set freezes.")
+    audit.record(
+        actor=actor, action="freeze_window.delete", obj=freeze, before=audit.values(freeze)
+    )
     freeze.delete()

@@ -75,7 +75,9 @@ def _back_to(release: Release, anchor: str) -> HttpResponse:
 @login_required
 @require_GET
 def release_list(request: HttpRequest) -> HttpResponse:
-    filterset = ReleaseListFilter(request.GET or None, queryset=selectors.release_list())
+    filterset = ReleaseListFilter(
+        request.GET or None, queryset=selectors.visible_releases(request.user)
+    )
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -167,7 +169,8 @@ def _links(release: Release, user) -> dict[str, list[Link]]:
 
 
 def _detail_response(request: HttpRequest, pk: int, status: int = 200, **forms) -> HttpResponse:
-    release = get_object_or_404(selectors.release_detail(), pk=pk)
+    # A release the user may not see is "not found", not "forbidden": even its existence is private.
+    release = get_object_or_404(selectors.release_detail(request.user), pk=pk)
     user = request.user
     can_edit = perms.can_edit_release(user, release)
     can_edit_scope = perms.can_edit_scope(user, release)
@@ -495,7 +498,7 @@ def freeze_list(request: HttpRequest) -> HttpResponse:
     elif can_manage:
         form = FreezeWindowForm()
     now = timezone.now()
-    freezes = FreezeWindow.objects.filter(end__gt=now).select_related("team").order_by("start")
+    freezes = selectors.visible_freeze_windows(request.user).filter(end__gt=now).order_by("start")
     return render(
         request,
         "releases/freeze_list.html",

@@ -128,7 +128,7 @@ class TeamSerializer(Serializer):
 
     class Meta:
         model = Team
-        fields = ["id", "name", "slug", "contact", "color", "members", "updated_at"]
+        fields = ["id", "name", "slug", "contact", "color", "is_private", "members", "updated_at"]
         read_only_fields = ["id", "updated_at"]
 
 

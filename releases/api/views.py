@@ -162,7 +162,8 @@ class ReleaseViewSet(viewsets.ModelViewSet):
     http_method_names = NO_PUT
 
     def get_queryset(self):
-        return selectors.release_list()
+        # Releases the user may not see answer 404 on every action, reads and writes alike.
+        return selectors.visible_releases(self.request.user)
 
     def perform_create(self, serializer: s.ReleaseSerializer) -> None:
         serializer.instance = call_service(
@@ -242,6 +243,14 @@ class MilestoneViewSet(viewsets.ModelViewSet):
     """Dated steps before a go-live: all-day (`date`) or at a time (`at`), never after go-live."""
 
     queryset = Milestone.objects.select_related("release")
+
+    def get_queryset(self):
+        return (
+            super()
+            .get_queryset()
+            .filter(selectors.visible_release_q(self.request.user, "release__"))
+        )
+
     serializer_class = s.MilestoneSerializer
     filter_backends = FILTERS
     filterset_class = MilestoneFilter
@@ -281,6 +290,14 @@ class ScopeItemViewSet(viewsets.ModelViewSet):
     """What a release ships. Read-only once the scope is frozen, until moved back to Planned."""
 
     queryset = ScopeItem.objects.select_related("release__team", "owner")
+
+    def get_queryset(self):
+        return (
+            super()
+            .get_queryset()
+            .filter(selectors.visible_release_q(self.request.user, "release__"))
+        )
+
     serializer_class = s.ScopeItemSerializer
     filter_backends = FILTERS
     filterset_class = ScopeItemFilter
@@ -326,6 +343,16 @@ class DependencyViewSet(
     refused with the whole cycle named. To change one, delete it and create another."""
 
     queryset = ReleaseDependency.objects.select_related("release", "depends_on")
+
+    def get_queryset(self):
+        user = self.request.user
+        return (
+            super()
+            .get_queryset()
+            .filter(selectors.visible_release_q(user, "release__"))
+            .filter(selectors.visible_release_q(user, "depends_on__"))
+        )
+
     serializer_class = s.DependencySerializer
     filter_backends = FILTERS
     filterset_class = DependencyFilter
@@ -350,6 +377,10 @@ class FreezeWindowViewSet(viewsets.ModelViewSet):
     """Blackouts `[start, end)` in which no go-live may be scheduled, for all or one team."""
 
     queryset = FreezeWindow.objects.select_related("team")
+
+    def get_queryset(self):
+        return selectors.visible_freeze_windows(self.request.user, super().get_queryset())
+
     serializer_class = s.FreezeWindowSerializer
     filter_backends = FILTERS
     filterset_class = FreezeWindowFilter

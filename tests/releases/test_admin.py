@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.admin import site as admin_site
 from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
 from django.db import connection
 from django.test import RequestFactory
@@ -22,8 +23,10 @@ from django_celery_beat.models import (
 )
 from rest_framework.authtoken.models import Token
 
+from approvals import services as approvals
+from environments import services as environment_services
 from environments.models import Environment
-from releases import services
+from releases import roles, services
 from releases.models import (
     FreezeWindow,
     Milestone,
@@ -33,6 +36,7 @@ from releases.models import (
     ScopeItem,
     Team,
 )
+from tests.conftest import PASSWORD
 
 INLINES = ("milestones", "scope_items", "dependencies", "dependents", "transitions")
 RELEASE_MODELS = (Release, Milestone, ScopeItem, ReleaseDependency, FreezeWindow, Team)
@@ -99,10 +103,30 @@ def one_of_each(make_release, manager, admin, search, soon):
     services.scope_item_create(actor=manager, release=release, title="Saved cards")
     services.dependency_create(actor=manager, release=release, depends_on=other)
     services.release_transition(actor=manager, release=release, to_state="planned")
+    for state in ("planned", "scope_frozen"):
+        services.release_transition(actor=manager, release=other, to_state=state)
+    admin.groups.add(Group.objects.get(name=roles.PRODUCT_APPROVERS))
+    approvals.signoff_record(
+        actor=admin,
+        release=other,
+        role="product",
+        decision="approve",
+        meaning="approved_for_release",
+        password=PASSWORD,
+    )
     services.freeze_window_create(
         actor=manager, name="Year end", start=soon + timedelta(days=60), end=soon + timedelta(61)
     )
-    Environment.objects.create(name="staging", slug="staging", kind="staging")
+    staging = Environment.objects.create(name="staging", slug="staging", kind="staging")
+    hour = timedelta(hours=1)
+    common = {"actor": admin, "environment": staging}
+    slot = {"team": release.team, "start": soon, "end": soon + hour, "purpose": "QA"}
+    environment_services.booking_create(**common, **slot)
+    environment_services.waitlist_join(**common, **slot)
+    environment_services.maintenance_window_create(
+        **common, start=soon + 2 * hour, end=soon + 3 * hour, reason="OS upgrade"
+    )
+    environment_services.deployment_report(**common, version="1.0")
     Token.objects.create(user=admin)
     interval = IntervalSchedule.objects.create(every=10, period=IntervalSchedule.MINUTES)
     PeriodicTask.objects.create(name="demo", task="demo.task", interval=interval)

@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from environments.models import Environment
+from environments.models import Booking, Deployment, Environment
 from releases import services
 from releases.models import (
     FreezeWindow,
@@ -63,6 +63,10 @@ def snapshot() -> dict:
             ReleaseDependency.objects.values_list("release_id", "depends_on_id", "kind")
         ),
         "transitions": list(ReleaseTransition.objects.values_list("release_id", "to_state")),
+        "bookings": list(
+            Booking.objects.values_list("environment__slug", "team__slug", "start", "end", "state")
+        ),
+        "deployments": list(Deployment.objects.values_list("environment__slug", "version")),
     }
 
 
@@ -122,6 +126,16 @@ def test_it_sets_a_year_end_freeze_for_everyone_and_one_for_a_team(debug):
     assert (start.month, start.day, end.month, end.day) == (12, 20, 1, 4)
     assert end > timezone.now()
     assert FreezeWindow.objects.filter(team__slug="payments").exists()
+
+
+def test_staging_is_taken_on_tuesday_afternoon_by_search(debug):
+    seed()
+    search = Booking.objects.get(environment__slug="staging", team__slug="search")
+    start = timezone.localtime(search.start)
+    assert (start.weekday(), start.hour) == (1, 14)
+    assert search.start > timezone.now()
+    assert search.state == "confirmed"
+    assert Environment.objects.get(slug="prod").current_deployment.version == "4.1"
 
 
 def test_running_it_twice_leaves_the_same_data(debug):

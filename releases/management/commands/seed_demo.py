@@ -15,10 +15,13 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from approvals import services as approvals
+from approvals.models import DEFAULT_MEANING, Decision, Meaning
 from environments.models import Environment
 from releases import roles, services
 from releases.models import (
@@ -150,6 +153,22 @@ RELEASES = [
     ),
 ]  # fmt: skip
 
+# Sign-offs beyond the ones every approved release needs: (team, version) -> steps, in order.
+# ("sign", approver, role, decision, comment) or ("move go/no-go", hours), which makes the
+# sign-offs before it stale, so the demo shows a sign-off asked for again.
+SIGNOFF_STORIES = {
+    ("payments", "4.2"): [
+        ("sign", "product", "product", Decision.APPROVE, ""),
+        ("move go/no-go", 2),
+        ("sign", "legal", "legal", Decision.APPROVE, ""),
+    ],
+    ("mobile", "7.5"): [
+        ("sign", "security", "security", Decision.REJECT,
+         "The start-up crash fix (MOB-312) has no regression test yet."),
+    ],
+}  # fmt: skip
+APPROVERS = ("product", "legal", "security")  # the demo user who signs for each role
+
 # The states each demo release passes through, in order, from draft.
 _FORWARD = [S.PLANNED, S.SCOPE_FROZEN, S.TESTING, S.APPROVED]
 PATHS = {
@@ -194,8 +213,10 @@ class Command(BaseCommand):
             seed_freezes(actor=manager, teams=teams, now=now)
             created = seed_releases(actor=manager, teams=teams, now=now)
             seed_dependencies(actor=manager)
-            # Bookings (Environments issue) and pending and completed sign-offs (Approvals
-            # issue) are seeded here once those exist, keyed by natural keys like the rest.
+            seed_signoff_stories(actor=manager)
+            seed_bookings(actor=manager, teams=teams, now=now)
+            # Sign-offs: all three before a release moves to approved (seed_releases), and the
+            # stories of the releases still waiting, above.
         self.summary(created)
 
     def summary(self, created: int) -> None:
@@ -262,6 +283,63 @@ def seed_environments() -> None:
                 "description": description,
                 "url": f"https://{slug}.relcal.example.com",
             },
+        )
+
+
+def _next_weekday(now: datetime, weekday: int, hour: int, minute: int = 0) -> datetime:
+    """The next such weekday (0 = Monday) after today, at a local time."""
+    days = (weekday - now.weekday()) % 7 or 7
+    day = (now + timedelta(days=days)).date()
+    return timezone.make_aware(datetime.combine(day, datetime.min.time())).replace(
+        hour=hour, minute=minute
+    )
+
+
+def seed_bookings(*, actor: User, teams: dict[str, Team], now: datetime) -> None:
+    """Staging taken on Tuesday afternoon by Search (Alice's journey), a few more bookings,
+    maintenance on dev and what is deployed where. Kept once made: a second run adds nothing."""
+    from environments import services as environment_services
+    from environments.models import Booking, Environment
+
+    envs = {env.slug: env for env in Environment.objects.all()}
+    if Booking.objects.exists():
+        return
+    environment_services.environment_update(
+        actor=actor,
+        environment=envs["staging"],
+        owner_team=teams["search"],
+        max_booking_minutes=240,
+    )
+    hour = timedelta(hours=1)
+    tuesday = _next_weekday(now, 1, 14)
+    thursday = _next_weekday(now, 3, 9)
+    bookings = [
+        ("staging", "search", tuesday, tuesday + 2.5 * hour, "Load test of the new index"),
+        ("staging", "payments", thursday, thursday + 3 * hour, "Release candidate rehearsal"),
+        ("qa", "payments", tuesday - 4 * hour, tuesday - 2 * hour, "Integration tests"),
+        ("qa", "mobile", thursday + 5 * hour, thursday + 7 * hour, "App store build checks"),
+    ]
+    for env, team, start, end, purpose in bookings:
+        environment_services.booking_create(
+            actor=actor,
+            environment=envs[env],
+            team=teams[team],
+            start=start,
+            end=end,
+            purpose=purpose,
+        )
+    saturday = _next_weekday(now, 5, 6)
+    environment_services.maintenance_window_create(
+        actor=actor,
+        environment=envs["dev"],
+        start=saturday,
+        end=saturday + 4 * hour,
+        reason="Database upgrade",
+    )
+    for env, version in (("prod", "4.1"), ("staging", "4.2-rc.1")):
+        release = Release.objects.filter(team=teams["payments"], version=version.split("-")[0])
+        environment_services.deployment_report(
+            actor=actor, environment=envs[env], version=version, release=release.first()
         )
 
 
@@ -346,6 +424,8 @@ def seed_releases(*, actor: User, teams: dict[str, Team], now: datetime) -> int:
                 owner=owner,
             )
         for to_state in PATHS[spec.state]:
+            if to_state == S.APPROVED:
+                sign_all(release)  # the gate in front of approved asks for every sign-off
             reason = (
                 spec.reason if services.transition_needs_reason(release.state, to_state) else ""
             )
@@ -355,6 +435,53 @@ def seed_releases(*, actor: User, teams: dict[str, Team], now: datetime) -> int:
             release.state = to_state
         created += 1
     return created
+
+
+def _sign(release: Release, username: str, role: str, decision: str, comment: str = "") -> None:
+    signer = User.objects.get(username=username)
+    meaning = DEFAULT_MEANING[role] if decision == Decision.APPROVE else Meaning.NOT_APPROVED
+    try:
+        approvals.signoff_record(
+            actor=signer,
+            release=release,
+            role=role,
+            decision=decision,
+            meaning=meaning,
+            comment=comment,
+            password=PASSWORD,
+        )
+    except ValidationError as error:
+        raise CommandError(
+            f"Could not sign {release} off as {username}: {' '.join(error.messages)} "
+            f"(signing needs the demo password, “{PASSWORD}”)."
+        ) from error
+
+
+def sign_all(release: Release) -> None:
+    for username in APPROVERS:
+        _sign(release, username, username, Decision.APPROVE)
+
+
+def seed_signoff_stories(*, actor: User) -> None:
+    """After the dependencies, which are part of what is signed. A release that has sign-offs
+    already keeps them as they are."""
+    for (team, version), steps in SIGNOFF_STORIES.items():
+        release = Release.objects.filter(team__slug=team, version=version).first()
+        if release is None or release.signoffs.exists():
+            continue
+        tell_signoff_story(actor, release, steps)
+
+
+def tell_signoff_story(actor: User, release: Release, steps: list[tuple]) -> None:
+    for step in steps:
+        if step[0] == "sign":
+            _, username, role, decision, comment = step
+            _sign(release, username, role, decision, comment)
+        else:
+            go_no_go = release.milestones.get(kind=MilestoneKind.GO_NO_GO)
+            services.milestone_update(
+                actor=actor, milestone=go_no_go, at=go_no_go.at + timedelta(hours=step[1])
+            )
 
 
 def seed_dependencies(*, actor: User) -> None:

@@ -6,11 +6,14 @@ from __future__ import annotations
 import pytest
 
 from releases.models import Release, ReleaseTransition
+from tests.approvals.helpers import approve
 
 HAPPY_PATH = ["planned", "scope_frozen", "testing", "approved", "deploying", "released"]
 
 
 def transition(client, release, to_state, reason=None):
+    if to_state == "approved":
+        approve(release)
     body = {"to_state": to_state} if reason is None else {"to_state": to_state, "reason": reason}
     return client.post(f"/api/v1/releases/{release.pk}/transition/", body)
 

@@ -1,0 +1,125 @@
+"""The approvers' workbench in the admin: "My pending sign-offs" and the sign-off page.
+
+The sign-off page shows exactly what is being approved (the snapshot whose fingerprint the
+signature binds to), what changed since the approver last signed, and a form that needs their
+password every time. The form posts the fingerprint it showed: if the release changed in the
+meantime, the service refuses instead of binding the signature to something unseen.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+
+from releases.models import Release
+
+from . import fingerprint as fp
+from . import selectors, services
+from .models import DEFAULT_MEANING, Decision, Meaning, Role
+
+
+class SignOffForm(forms.Form):
+    role = forms.ChoiceField(label="Signing as")
+    decision = forms.ChoiceField(choices=Decision.choices, widget=forms.RadioSelect)
+    meaning = forms.ChoiceField(
+        choices=Meaning.choices, help_text="What your signature means, as recorded."
+    )
+    comment = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        required=False,
+        max_length=2_000,
+        help_text="Required when you reject.",
+    )
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="Re-enter it at every signing: it ties this signature to you.",
+    )
+    fingerprint = forms.CharField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, roles: list[str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = [(role, Role(role).label) for role in roles]
+
+
+def _add_errors(form: forms.Form, error: ValidationError | PermissionDenied) -> None:
+    if isinstance(error, PermissionDenied):
+        form.add_error(None, str(error))
+        return
+    for field, messages_ in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, messages_)
+
+
+def _context(request: HttpRequest, title: str, **extra) -> dict:
+    return {**admin.site.each_context(request), "title": title, **extra}
+
+
+def pending_view(request: HttpRequest) -> HttpResponse:
+    if not selectors.signing_group_ids(request.user):
+        raise PermissionDenied("Only approvers have sign-offs to give.")
+    pending = selectors.pending_for(request.user)
+    return TemplateResponse(
+        request,
+        "approvals/admin/pending.html",
+        _context(request, "My pending sign-offs", pending=pending),
+    )
+
+
+def _signable_roles(user, release: Release) -> list[str]:
+    groups = selectors.signing_group_ids(user)
+    return [r.role for r in release.approval_requirements.all() if r.group_id in groups]
+
+
+def sign_view(request: HttpRequest, release_id: int) -> HttpResponse:
+    release = get_object_or_404(selectors.with_approval_data(Release.objects.all()), pk=release_id)
+    roles = _signable_roles(request.user, release)
+    if not roles:
+        raise PermissionDenied("You sign for none of the roles this release needs.")
+    status = selectors.approval_status(release)
+    wanted = request.GET.get("role")
+    role = wanted if wanted in roles else roles[0]
+    initial = {
+        "role": role,
+        "decision": Decision.APPROVE,
+        "meaning": DEFAULT_MEANING.get(role, Meaning.APPROVED_FOR_RELEASE),
+        "fingerprint": status.fingerprint,
+    }
+    form = SignOffForm(request.POST or None, roles=roles, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            signoff = services.signoff_record(actor=request.user, release=release, **data)
+        except (ValidationError, PermissionDenied) as error:
+            _add_errors(form, error)
+        else:
+            verb = "approved" if signoff.decision == Decision.APPROVE else "rejected"
+            messages.success(
+                request,
+                f"You {verb} {release.name} as {signoff.get_role_display()} "
+                f"(fingerprint {signoff.fingerprint[:12]}…).",
+            )
+            return redirect("admin:approvals_signoff_pending")
+    mine = [s for s in status.signoffs if s.signer_id == request.user.pk]
+    earlier = next((s for s in reversed(mine) if s.fingerprint != status.fingerprint), None)
+    changes = fp.diff(earlier.snapshot, status.snapshot) if earlier else []
+    context = _context(
+        request,
+        f"Sign off {release.name}",
+        release=release,
+        status=status,
+        snapshot=status.snapshot,
+        form=form,
+        mine=mine,
+        earlier=earlier,
+        changes=changes,
+        awaiting=release.state in selectors.AWAITING,
+        pending_url=reverse("admin:approvals_signoff_pending"),
+    )
+    status_code = 400 if form.is_bound and form.errors else 200
+    return TemplateResponse(request, "approvals/admin/sign.html", context, status=status_code)

@@ -1,0 +1,296 @@
+"""Approvals API under /api/v1/: sign-offs (same rules as the admin, password every time),
+what waits for me, where a release stands, and the audit trail for auditors.
+
+- ``GET /api/v1/signoffs/``: auditors, superusers and release managers see all; approvers see
+  their own. Each carries ``stale`` (signed an earlier version) and ``superseded``.
+- ``POST /api/v1/signoffs/``: ``{"release", "role", "decision", "meaning", "comment",
+  "password", "fingerprint"?}``; 201, or 400/403 naming the field and the rule.
+- ``GET /api/v1/signoffs/pending/``: release × role waiting for the caller.
+- ``GET /api/v1/approval-status/<release id>/``: requirements, what blocks, the fingerprint.
+- ``GET /api/v1/audit-events/``: the trail (auditors, superusers, release managers).
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.routers import DefaultRouter
+
+from releases import permissions as release_perms
+from releases.models import Release
+
+from . import selectors, services
+from .models import AuditEvent, Decision, Meaning, Role, SignOff
+
+# --- Serializers --------------------------------------------------------------------------------
+
+
+class SignOffSerializer(serializers.ModelSerializer):
+    release_name = serializers.CharField(source="release.name", read_only=True)
+    signer = serializers.CharField(source="signer.username", read_only=True)
+    stale = serializers.SerializerMethodField()
+    superseded = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SignOff
+        fields = [
+            "id",
+            "release",
+            "release_name",
+            "role",
+            "signer",
+            "signer_name",
+            "decision",
+            "meaning",
+            "comment",
+            "signed_at",
+            "fingerprint",
+            "stale",
+            "superseded",
+        ]
+        read_only_fields = fields
+
+    def _freshness(self, signoff: SignOff) -> tuple[bool, bool]:
+        return self.context.get("freshness", {}).get(signoff.pk, (False, False))
+
+    def get_stale(self, signoff: SignOff) -> bool:
+        return self._freshness(signoff)[0]
+
+    def get_superseded(self, signoff: SignOff) -> bool:
+        return self._freshness(signoff)[1]
+
+
+class SignOffInputSerializer(serializers.Serializer):
+    release = serializers.PrimaryKeyRelatedField(queryset=Release.objects.all())
+    role = serializers.ChoiceField(choices=Role.choices)
+    decision = serializers.ChoiceField(choices=Decision.choices)
+    meaning = serializers.ChoiceField(choices=Meaning.choices)
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=2_000)
+    password = serializers.CharField(write_only=True, trim_whitespace=False)
+    fingerprint = serializers.RegexField(
+        r"^[0-9a-f]{64}$",
+        required=False,
+        help_text="The fingerprint you reviewed; refused if the release changed since.",
+    )
+
+
+class RoleStatusSerializer(serializers.Serializer):
+    role = serializers.CharField()
+    group = serializers.CharField(source="requirement.group_name")
+    count = serializers.IntegerField(source="requirement.count")
+    segregation_of_duties = serializers.BooleanField(source="requirement.segregation_of_duties")
+    state = serializers.CharField()
+    approved_by = serializers.SerializerMethodField()
+    problems = serializers.ListField(child=serializers.CharField())
+
+    def get_approved_by(self, role) -> list[str]:
+        return [s.signer_name for s in role.counted]
+
+
+class ApprovalStatusSerializer(serializers.Serializer):
+    release = serializers.IntegerField(source="release.pk")
+    state = serializers.CharField(source="release.state")
+    complete = serializers.BooleanField()
+    fingerprint = serializers.CharField()
+    snapshot = serializers.JSONField()
+    roles = RoleStatusSerializer(many=True)
+    problems = serializers.ListField(child=serializers.CharField())
+
+
+class PendingSerializer(serializers.Serializer):
+    release = serializers.IntegerField(source="release.pk")
+    release_name = serializers.CharField(source="release.name")
+    state = serializers.CharField(source="release.state")
+    role = serializers.CharField(source="role.role")
+    asked_again = serializers.BooleanField()
+    fingerprint = serializers.CharField(source="status.fingerprint")
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "seq",
+            "timestamp",
+            "actor_id",
+            "actor_name",
+            "action",
+            "object_type",
+            "object_id",
+            "object_repr",
+            "release_id",
+            "before",
+            "after",
+            "request_id",
+            "client_address",
+            "prev_hash",
+            "hash",
+        ]
+        read_only_fields = fields
+
+
+# --- Views --------------------------------------------------------------------------------------
+
+
+def _freshness(signoffs: list[SignOff]) -> dict[int, tuple[bool, bool]]:
+    """sign-off id → (stale, superseded), from the releases of ``signoffs`` (fixed queries)."""
+    ids = {s.release_id for s in signoffs}
+    out = {}
+    for release in selectors.with_approval_data(Release.objects.filter(pk__in=ids)):
+        for signoff in selectors.approval_status(release).signoffs:
+            out[signoff.pk] = (signoff.stale, signoff.superseded)
+    return out
+
+
+class SignOffFilter(filters.FilterSet):
+    signer = filters.CharFilter(field_name="signer__username")
+
+    class Meta:
+        model = SignOff
+        fields = ["release", "role", "decision", "signer"]
+
+
+class SignOffViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Sign-offs: never changed or deleted; a newer decision by the same signer supersedes."""
+
+    serializer_class = SignOffSerializer
+    filterset_class = SignOffFilter
+    filter_backends = [filters.DjangoFilterBackend]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # drf-spectacular builds the schema
+            return SignOff.objects.none()
+        user = self.request.user
+        queryset = SignOff.objects.select_related("release", "signer").order_by("-signed_at", "-id")
+        if selectors.can_see_evidence(user):
+            return queryset
+        if selectors.signing_group_ids(user):
+            return queryset.filter(signer=user)
+        raise PermissionDenied("Only approvers, auditors and release managers see sign-offs.")
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        context["freshness"] = getattr(self, "_freshness_map", {})
+        return context
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        self._freshness_map = _freshness(page)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def retrieve(self, request: Request, *args, **kwargs) -> Response:
+        signoff = self.get_object()
+        self._freshness_map = _freshness([signoff])
+        return Response(self.get_serializer(signoff).data)
+
+    @extend_schema(
+        request=SignOffInputSerializer,
+        responses={201: SignOffSerializer},
+        examples=[
+            OpenApiExample(
+                "Approve as product",
+                request_only=True,
+                value={
+                    "release": 12,
+                    "role": "product",
+                    "decision": "approve",
+                    "meaning": "approved_for_release",
+                    "password": "…",
+                },
+            ),
+            OpenApiExample(
+                "Reject (a comment is required)",
+                request_only=True,
+                value={
+                    "release": 12,
+                    "role": "security",
+                    "decision": "reject",
+                    "meaning": "not_approved",
+                    "comment": "Pen test findings still open.",
+                    "password": "…",
+                },
+            ),
+        ],
+    )
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        data = SignOffInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        signoff = services.signoff_record(actor=request.user, **data.validated_data)
+        self._freshness_map = {signoff.pk: (False, False)}
+        return Response(self.get_serializer(signoff).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: PendingSerializer(many=True)})
+    @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
+    def pending(self, request: Request) -> Response:
+        """Release × role pairs waiting for your sign-off (yours went stale, or none yet)."""
+        if not selectors.signing_group_ids(request.user):
+            raise PermissionDenied("Only approvers have sign-offs to give.")
+        return Response(PendingSerializer(selectors.pending_for(request.user), many=True).data)
+
+
+class ApprovalStatusViewSet(viewsets.GenericViewSet):
+    """Where a release stands with its sign-offs: per role, what counts, blocks or is stale."""
+
+    serializer_class = ApprovalStatusSerializer
+    lookup_value_regex = r"[0-9]+"
+    queryset = Release.objects.none()
+
+    def retrieve(self, request: Request, pk: str | None = None) -> Response:
+        release = get_object_or_404(selectors.with_approval_data(Release.objects.all()), pk=pk)
+        user = request.user
+        allowed = (
+            selectors.can_see_evidence(user)
+            or bool(selectors.signing_group_ids(user))
+            or release.manager_id == user.pk
+            or release_perms.is_team_member(user, release.team)
+        )
+        if not allowed:
+            raise PermissionDenied(
+                "Only approvers, auditors, release managers and the release's team see this."
+            )
+        return Response(ApprovalStatusSerializer(selectors.approval_status(release)).data)
+
+
+class AuditEventFilter(filters.FilterSet):
+    seq_after = filters.NumberFilter(field_name="seq", lookup_expr="gt")
+    since = filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
+    until = filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")
+
+    class Meta:
+        model = AuditEvent
+        fields = ["release_id", "action", "object_type", "object_id"]
+
+
+class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
+    """The audit trail, oldest first; page through it with ``seq_after``."""
+
+    serializer_class = AuditEventSerializer
+    filterset_class = AuditEventFilter
+    filter_backends = [filters.DjangoFilterBackend]
+    lookup_value_regex = r"[0-9]+"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return AuditEvent.objects.none()
+        if not selectors.can_see_evidence(self.request.user):
+            raise PermissionDenied("Only auditors, superusers and release managers see the trail.")
+        return AuditEvent.objects.order_by("seq")
+
+
+router = DefaultRouter()
+router.include_root_view = False
+router.register("signoffs", SignOffViewSet, basename="signoff")
+router.register("approval-status", ApprovalStatusViewSet, basename="approval-status")
+router.register("audit-events", AuditEventViewSet, basename="audit-event")

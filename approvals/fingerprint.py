@@ -1,0 +1,174 @@
+"""What an approver approves: a canonical snapshot of a release and its SHA-256 fingerprint.
+
+The snapshot holds what the approval is about (version, scope items, milestones, deployment
+window, strategy, rollback plan, dependencies) and nothing that may change without asking
+again (the name, the description, whether a milestone is ticked done). Ids order every list, so
+the same release gives the same bytes whatever order the database returns rows in.
+``SNAPSHOT_FORMAT`` is part of the snapshot: a future change to its shape raises it, and old
+fingerprints still verify against the snapshots stored with them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+
+from relcal.audit import canonical_json, jsonable, sha256
+from releases.models import MilestoneKind, Release, ReleaseDependency, ScopeItem
+
+SNAPSHOT_FORMAT = 1
+
+
+def with_snapshot_data(queryset: QuerySet[Release]) -> QuerySet[Release]:
+    """``queryset`` prefetching what ``release_snapshot`` reads: three queries for any number."""
+    return queryset.select_related("team").prefetch_related(
+        "milestones",
+        Prefetch("scope_items", queryset=ScopeItem.objects.select_related("owner")),
+        Prefetch(
+            "dependencies",
+            queryset=ReleaseDependency.objects.select_related("depends_on__team"),
+        ),
+    )
+
+
+def release_snapshot(release: Release) -> dict[str, Any]:
+    start, end = release.window
+    milestones = sorted(release.milestones.all(), key=lambda m: m.pk)
+    scope = sorted(release.scope_items.all(), key=lambda s: s.pk)
+    dependencies = sorted(release.dependencies.all(), key=lambda d: d.depends_on_id)
+    return jsonable(
+        {
+            "format": SNAPSHOT_FORMAT,
+            "release": release.pk,
+            "team": release.team.slug,
+            "version": release.version,
+            "window": {"start": start, "end": end},
+            "strategy": release.strategy,
+            "rollback_plan": release.rollback_plan,
+            "scope_items": [
+                {
+                    "id": item.pk,
+                    "ticket_key": item.ticket_key,
+                    "title": item.title,
+                    "kind": item.kind,
+                    "ticket_url": item.ticket_url,
+                    "owner": item.owner.get_username() if item.owner_id else None,
+                }
+                for item in scope
+            ],
+            "milestones": [
+                {"id": m.pk, "kind": m.kind, "title": m.title, "date": m.date, "at": m.at}
+                for m in milestones
+            ],
+            "dependencies": [
+                {
+                    "release": dep.depends_on_id,
+                    "team": dep.depends_on.team.slug,
+                    "version": dep.depends_on.version,
+                    "kind": dep.kind,
+                }
+                for dep in dependencies
+            ],
+        }
+    )
+
+
+def fingerprint(snapshot: dict[str, Any]) -> str:
+    return sha256(canonical_json(snapshot))
+
+
+def current(release: Release) -> tuple[dict[str, Any], str]:
+    """The release's snapshot and fingerprint as it is now (prefetch with
+    ``with_snapshot_data`` when doing this for many releases)."""
+    snapshot = release_snapshot(release)
+    return snapshot, fingerprint(snapshot)
+
+
+def load(release_id: int) -> tuple[dict[str, Any], str]:
+    return current(with_snapshot_data(Release.objects.all()).get(pk=release_id))
+
+
+# --- What changed between two snapshots, in words ----------------------------------------------
+
+_LABELS = {
+    "version": "Version",
+    "team": "Team",
+    "strategy": "Deployment strategy",
+    "rollback_plan": "Rollback plan",
+}
+
+
+def _window(value: dict) -> str:
+    return f"{value['start']} – {value['end']}"
+
+
+def _scope_label(item: dict) -> str:
+    return f"{item['ticket_key']} {item['title']}".strip()
+
+
+def _milestone_label(item: dict) -> str:
+    if item["title"]:
+        return item["title"]
+    kind = item["kind"]
+    return MilestoneKind(kind).label if kind in MilestoneKind.values else kind
+
+
+def _milestone_when(item: dict) -> str:
+    return item["date"] or item["at"]
+
+
+def _dependency_label(item: dict) -> str:
+    verb = "needs" if item["kind"] == "needs" else "ships together with"
+    return f"{verb} {item['team']} {item['version']}"
+
+
+def _by_id(rows: list[dict], key: str = "id") -> dict:
+    return {row[key]: row for row in rows}
+
+
+def diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """Lines such as “Scope item added: PAY-9 Saved cards”, oldest snapshot first."""
+    lines = []
+    for key, label in _LABELS.items():
+        if old.get(key) != new.get(key):
+            lines.append(f"{label}: “{old.get(key)}” → “{new.get(key)}”")
+    if old.get("window") != new.get("window"):
+        lines.append(f"Deployment window: {_window(old['window'])} → {_window(new['window'])}")
+
+    before, after = _by_id(old.get("scope_items", [])), _by_id(new.get("scope_items", []))
+    for pk in sorted(after.keys() - before.keys()):
+        lines.append(f"Scope item added: {_scope_label(after[pk])}")
+    for pk in sorted(before.keys() - after.keys()):
+        lines.append(f"Scope item removed: {_scope_label(before[pk])}")
+    for pk in sorted(before.keys() & after.keys()):
+        changed = [k for k in after[pk] if before[pk].get(k) != after[pk][k]]
+        if changed:
+            lines.append(f"Scope item changed: {_scope_label(after[pk])} ({', '.join(changed)})")
+
+    before, after = _by_id(old.get("milestones", [])), _by_id(new.get("milestones", []))
+    for pk in sorted(after.keys() - before.keys()):
+        item = after[pk]
+        lines.append(f"Milestone added: {_milestone_label(item)} on {_milestone_when(item)}")
+    for pk in sorted(before.keys() - after.keys()):
+        lines.append(f"Milestone removed: {_milestone_label(before[pk])}")
+    for pk in sorted(before.keys() & after.keys()):
+        was, now = before[pk], after[pk]
+        if _milestone_when(was) != _milestone_when(now):
+            lines.append(
+                f"Milestone moved: {_milestone_label(now)} "
+                f"{_milestone_when(was)} → {_milestone_when(now)}"
+            )
+        elif was != now:
+            lines.append(f"Milestone changed: {_milestone_label(now)}")
+
+    before = _by_id(old.get("dependencies", []), "release")
+    after = _by_id(new.get("dependencies", []), "release")
+    for pk in sorted(after.keys() - before.keys()):
+        lines.append(f"Dependency added: {_dependency_label(after[pk])}")
+    for pk in sorted(before.keys() - after.keys()):
+        lines.append(f"Dependency removed: {_dependency_label(before[pk])}")
+    for pk in sorted(before.keys() & after.keys()):
+        if before[pk] != after[pk]:
+            lines.append(f"Dependency changed: {_dependency_label(after[pk])}")
+    return lines

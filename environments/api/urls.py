@@ -1,0 +1,17 @@
+"""Routes of the environments API, mounted under /api/v1/ (namespace ``api-v1``)."""
+
+from __future__ import annotations
+
+from rest_framework.routers import SimpleRouter
+
+from . import views
+
+router = SimpleRouter()
+router.register("environments", views.EnvironmentViewSet, basename="environment")
+router.register("bookings", views.BookingViewSet, basename="booking")
+router.register("waitlist", views.WaitlistViewSet, basename="waitlist-entry")
+router.register(
+    "maintenance-windows", views.MaintenanceWindowViewSet, basename="maintenance-window"
+)
+router.register("deployments", views.DeploymentViewSet, basename="deployment")
+urlpatterns = router.urls

@@ -1,0 +1,453 @@
+"""Environments API: viewsets thin over ``environments.selectors`` and ``environments.services``.
+
+CI pipelines are first-class users: ``POST /environments/{slug}/acquire/`` holds an environment
+from now for N minutes (or answers 409 naming who holds it until when, with the next free slot),
+and ``POST /bookings/{id}/release/`` gives it back. Every write is one service call with the
+signed-in user as the actor; the project's exception handler turns a refusal into 400 (naming
+the field), 403 or 409 (``relcal.errors.Conflict``), and the service stores nothing when it
+refuses. Lists run a fixed number of queries however long they are.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.db.models import Q, QuerySet
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.filters import OrderingFilter
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from environments import selectors, services
+from environments.models import (
+    Booking,
+    BookingState,
+    Deployment,
+    Environment,
+    EnvironmentKind,
+    MaintenanceWindow,
+    WaitlistEntry,
+    WaitlistState,
+)
+from releases.api.views import ID, NOT_FOUND, SLUG, FilterBackend, call_service
+from releases.models import Team
+
+from . import examples as ex
+from . import serializers as s
+
+FILTERS = [FilterBackend, OrderingFilter]
+CONFLICT = {
+    409: OpenApiResponse(
+        s.ConflictSerializer, description="Another booking holds the slot; `detail` names it."
+    )
+}
+# Field errors are an object keyed by field name; refusals for a person a sentence.
+ERRORS = {
+    400: OpenApiResponse(OpenApiTypes.OBJECT, description="Invalid input; keyed by field."),
+    403: OpenApiResponse(s.DetailSerializer, description="Not allowed for this user."),
+}
+WRITE_ERRORS = {**ERRORS, **NOT_FOUND}
+# A "+" in a query string arrives as a space unless the client encoded it; "…T14:00:00 01:00"
+# can only have meant the offset "+01:00".
+_SPACED_OFFSET = re.compile(r" (\d\d:?\d\d)$")
+
+
+def _my_teams(user) -> QuerySet:
+    return Team.objects.filter(members=user).values("pk")
+
+
+class _SlugsFilter(filters.BaseInFilter, filters.CharFilter):
+    pass
+
+
+def _slugs(model: str, help_text: str) -> _SlugsFilter:
+    """A filter on a related object's slug; several comma-separated (``?team=a,b``)."""
+    return _SlugsFilter(field_name=f"{model}__slug", help_text=help_text)
+
+
+# --- Environments -------------------------------------------------------------------------
+
+
+class EnvironmentFilter(filters.FilterSet):
+    kind = filters.MultipleChoiceFilter(
+        choices=EnvironmentKind.choices, help_text="Kind; repeat for several."
+    )
+    owner_team = filters.CharFilter(field_name="owner_team__slug", help_text="Team slug.")
+
+    class Meta:
+        model = Environment
+        fields = ["kind", "owner_team", "bookable"]
+
+
+@extend_schema_view(
+    partial_update=extend_schema(
+        description="Change booking rules, URL or description: the owning team and release "
+        "managers. New rules apply to bookings made from now on.",
+        examples=[ex.RULES],
+        responses={200: s.EnvironmentSerializer, **WRITE_ERRORS},
+    ),
+)
+class EnvironmentViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Environments (dev, qa, staging, prod…), their booking rules and what runs on them now."""
+
+    serializer_class = s.EnvironmentSerializer
+    filter_backends = FILTERS
+    filterset_class = EnvironmentFilter
+    ordering_fields = ["name", "slug", "kind"]
+    lookup_field = "slug"
+    lookup_value_regex = SLUG
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return selectors.with_release_visibility(
+            selectors.environments_with_current_deployment(),
+            self.request.user,
+            "current_deployment__release__",
+        )
+
+    def perform_update(self, serializer: s.EnvironmentSerializer) -> None:
+        services.environment_update(
+            actor=self.request.user, environment=serializer.instance, **serializer.validated_data
+        )
+        serializer.instance = self.get_object()
+
+    @extend_schema(
+        request=s.AcquireSerializer,
+        responses={201: s.BookingSerializer, **WRITE_ERRORS, **CONFLICT},
+        examples=[ex.ACQUIRE, ex.ACQUIRED, ex.ACQUIRE_CONFLICT, ex.ACQUIRE_FORBIDDEN],
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def acquire(self, request: Request, slug: str | None = None) -> Response:
+        """Hold the environment from now for `minutes`, or fail with 409.
+
+        The CI flow: a pipeline acquires the environment at the start of its run, keeps the
+        booking's `id`, runs, and gives the rest back with `POST /api/v1/bookings/{id}/release/`
+        (also when the run fails). A second pipeline meanwhile gets 409: `detail` says who holds
+        the environment until when, `conflict` is that booking and `suggested` the next free
+        slot of the same length. A booking nobody releases expires at its end.
+        """
+        environment = self.get_object()
+        serializer = s.AcquireSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        booking = call_service(
+            services.booking_acquire,
+            actor=request.user,
+            environment=environment,
+            **serializer.validated_data,
+        )
+        return Response(
+            s.BookingSerializer(booking, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "start", OpenApiTypes.DATETIME, description="With a UTC offset; default now."
+            ),
+            OpenApiParameter(
+                "end",
+                OpenApiTypes.DATETIME,
+                description="With a UTC offset; default a week after start, at most 62 days.",
+            ),
+        ],
+        responses={200: s.AvailabilitySerializer, 400: ERRORS[400], **NOT_FOUND},
+        examples=[ex.AVAILABILITY],
+    )
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    def availability(self, request: Request, slug: str | None = None) -> Response:
+        """Free and busy intervals of the environment within `[start, end)`: each busy one
+        says who holds it (team or maintenance) and why."""
+        environment = self.get_object()
+        params = {
+            name: _SPACED_OFFSET.sub(r"+\1", value)
+            for name, value in request.query_params.items()
+            if name in ("start", "end")
+        }
+        query = s.AvailabilityQuerySerializer(data=params)
+        query.is_valid(raise_exception=True)
+        availability = selectors.availability(environment, **query.validated_data)
+        return Response(s.AvailabilitySerializer(availability).data)
+
+
+# --- Bookings -----------------------------------------------------------------------------
+
+
+class OverlapFilter(filters.FilterSet):
+    """``start``/``end``: rows overlapping ``[start, end)``; ``mine``: your teams' or yours."""
+
+    start = filters.IsoDateTimeFilter(
+        field_name="end", lookup_expr="gt", help_text="Overlapping a range starting here."
+    )
+    end = filters.IsoDateTimeFilter(
+        field_name="start", lookup_expr="lt", help_text="Overlapping a range ending here."
+    )
+    environment = _slugs("environment", "Environment slug; comma-separate several.")
+
+    mine_owner = "booked_by"
+
+    def filter_mine(self, queryset, name, value):
+        if not value:
+            return queryset
+        user = self.request.user
+        return queryset.filter(Q(team__in=_my_teams(user)) | Q(**{self.mine_owner: user}))
+
+
+class BookingFilter(OverlapFilter):
+    team = _slugs("team", "Team slug; comma-separate several.")
+    state = filters.MultipleChoiceFilter(
+        choices=BookingState.choices, help_text="State; repeat for several."
+    )
+    mine = filters.BooleanFilter(
+        method="filter_mine", help_text="Only bookings of your teams or made by you."
+    )
+
+    class Meta:
+        model = Booking
+        fields = ["environment", "team", "state", "mine", "start", "end", "release"]
+
+
+def _bookings(user) -> QuerySet:
+    return selectors.with_release_visibility(
+        Booking.objects.select_related("environment", "team", "release", "booked_by"), user
+    )
+
+
+@extend_schema_view(
+    create=extend_schema(
+        description="Book an environment for `[start, end)`. A slot another booking holds is a "
+        "409 naming it, with the next free slot of the same length in `suggested`.",
+        examples=[ex.BOOK, ex.BOOK_CONFLICT, ex.BOOK_BAD_END],
+        responses={201: s.BookingSerializer, **ERRORS, **CONFLICT},
+    ),
+)
+class BookingViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Bookings of environments, every state (filter `state=confirmed&state=active` for the
+    ones holding their slot). Change one with the `extend`, `release` and `cancel` actions:
+    members of the booking's team, the environment's owners and release managers may."""
+
+    serializer_class = s.BookingSerializer
+    filter_backends = FILTERS
+    filterset_class = BookingFilter
+    ordering_fields = ["start", "end", "created_at"]
+    ordering = ["start", "id"]
+    lookup_value_regex = ID
+
+    def get_queryset(self):
+        return _bookings(self.request.user)
+
+    def perform_create(self, serializer: s.BookingSerializer) -> None:
+        serializer.instance = call_service(
+            services.booking_create, actor=self.request.user, **serializer.validated_data
+        )
+
+    def _answer(self, looked_up: Booking, booking: Booking) -> Response:
+        booking.release_visible = getattr(looked_up, "release_visible", True)
+        return Response(self.get_serializer(booking).data)
+
+    @extend_schema(
+        request=s.ExtendSerializer,
+        responses={200: s.BookingSerializer, **WRITE_ERRORS, **CONFLICT},
+        examples=[ex.EXTEND, ex.EXTEND_CONFLICT],
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def extend(self, request: Request, pk: str | None = None) -> Response:
+        """Move the end of a confirmed or active booking: later (if nothing else is booked or
+        in maintenance there; a 409 names what is) or earlier (the freed time goes to the
+        waitlist)."""
+        looked_up = self.get_object()
+        serializer = s.ExtendSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        booking = call_service(
+            services.booking_extend,
+            actor=request.user,
+            booking=looked_up,
+            end=serializer.validated_data["end"],
+        )
+        return self._answer(looked_up, booking)
+
+    @extend_schema(
+        request=None, responses={200: s.BookingSerializer, **WRITE_ERRORS}, examples=[ex.RELEASED]
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def release(self, request: Request, pk: str | None = None) -> Response:
+        """Give the rest of the booking back now (state `released_early`); the freed time goes
+        to the waitlist. A booking that has not started yet is cancelled instead, so a
+        pipeline's release never fails because its run was quick."""
+        looked_up = self.get_object()
+        booking = services.booking_release(actor=request.user, booking=looked_up)
+        return self._answer(looked_up, booking)
+
+    @extend_schema(request=None, responses={200: s.BookingSerializer, **WRITE_ERRORS})
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        """Call the booking off (state `cancelled`); its time goes to the waitlist."""
+        looked_up = self.get_object()
+        booking = services.booking_cancel(actor=request.user, booking=looked_up)
+        return self._answer(looked_up, booking)
+
+
+# --- Waitlist -----------------------------------------------------------------------------
+
+
+class WaitlistFilter(OverlapFilter):
+    team = _slugs("team", "Team slug; comma-separate several.")
+    state = filters.MultipleChoiceFilter(
+        choices=WaitlistState.choices, help_text="State; repeat for several."
+    )
+    mine = filters.BooleanFilter(
+        method="filter_mine", help_text="Only entries of your teams or queued by you."
+    )
+    mine_owner = "requested_by"
+
+    class Meta:
+        model = WaitlistEntry
+        fields = ["environment", "team", "state", "mine", "start", "end"]
+
+
+@extend_schema_view(
+    create=extend_schema(
+        description="Queue a team for a slot another booking holds. When the slot frees up "
+        "(cancel, early release, expiry), the first team in line gets a booking.",
+        examples=[ex.WAITLIST_JOIN],
+        responses={201: s.WaitlistEntrySerializer, **ERRORS},
+    ),
+)
+class WaitlistViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """The waitlist, first come first served per environment."""
+
+    queryset = WaitlistEntry.objects.select_related(
+        "environment", "team", "requested_by", "granted_booking"
+    )
+    serializer_class = s.WaitlistEntrySerializer
+    filter_backends = FILTERS
+    filterset_class = WaitlistFilter
+    ordering_fields = ["created_at", "start"]
+    ordering = ["created_at", "id"]
+    lookup_value_regex = ID
+
+    def perform_create(self, serializer: s.WaitlistEntrySerializer) -> None:
+        serializer.instance = call_service(
+            services.waitlist_join, actor=self.request.user, **serializer.validated_data
+        )
+
+    @extend_schema(request=None, responses={200: s.WaitlistEntrySerializer, **WRITE_ERRORS})
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def withdraw(self, request: Request, pk: str | None = None) -> Response:
+        """Leave the waitlist (only while waiting)."""
+        entry = services.waitlist_withdraw(actor=request.user, entry=self.get_object())
+        return Response(self.get_serializer(entry).data)
+
+
+# --- Maintenance windows and deployments -----------------------------------------------------
+
+
+class MaintenanceFilter(OverlapFilter):
+    class Meta:
+        model = MaintenanceWindow
+        fields = ["environment", "start", "end"]
+
+
+@extend_schema_view(
+    create=extend_schema(
+        description="Take an environment out of use for `[start, end)`: its owning team and "
+        "release managers. Refused while a booking holds part of that time.",
+        examples=[ex.MAINTENANCE],
+        responses={201: s.MaintenanceWindowSerializer, **ERRORS},
+    ),
+    destroy=extend_schema(responses={204: None, **WRITE_ERRORS}),
+)
+class MaintenanceWindowViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Maintenance windows: nobody can book an environment while it is in maintenance."""
+
+    queryset = MaintenanceWindow.objects.select_related("environment", "created_by")
+    serializer_class = s.MaintenanceWindowSerializer
+    filter_backends = FILTERS
+    filterset_class = MaintenanceFilter
+    ordering_fields = ["start", "end"]
+    ordering = ["start", "id"]
+    lookup_value_regex = ID
+
+    def perform_create(self, serializer: s.MaintenanceWindowSerializer) -> None:
+        serializer.instance = call_service(
+            services.maintenance_window_create,
+            actor=self.request.user,
+            **serializer.validated_data,
+        )
+
+    def perform_destroy(self, instance: MaintenanceWindow) -> None:
+        services.maintenance_window_delete(actor=self.request.user, window=instance)
+
+
+class DeploymentFilter(filters.FilterSet):
+    environment = _slugs("environment", "Environment slug; comma-separate several.")
+
+    class Meta:
+        model = Deployment
+        fields = ["environment", "release"]
+
+
+@extend_schema_view(
+    create=extend_schema(
+        description="Report that a version (of a release) is now deployed to an environment, "
+        "as a CI pipeline does after deploying; the environment's current deployment moves "
+        "to it.",
+        examples=[ex.DEPLOYMENT],
+        responses={201: s.DeploymentSerializer, **ERRORS},
+    ),
+)
+class DeploymentViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """What was deployed where, newest first."""
+
+    serializer_class = s.DeploymentSerializer
+    filter_backends = FILTERS
+    filterset_class = DeploymentFilter
+    ordering_fields = ["deployed_at"]
+    ordering = ["-deployed_at", "-id"]
+    lookup_value_regex = ID
+
+    def get_queryset(self):
+        return selectors.with_release_visibility(
+            Deployment.objects.select_related("environment", "release", "deployed_by"),
+            self.request.user,
+        )
+
+    def perform_create(self, serializer: s.DeploymentSerializer) -> None:
+        serializer.instance = call_service(
+            services.deployment_report, actor=self.request.user, **serializer.validated_data
+        )

@@ -1,0 +1,217 @@
+"""The availability timeline's layout: environments as swimlanes over a range of days.
+
+Positions are fractions of elapsed time over the range, computed here (not in the template) so
+that a day with a DST change is an hour shorter or longer, as it really is, and so that the
+page's CSS gets plain numbers whatever the locale. Three queries however many environments and
+bookings there are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from releases.models import Team
+
+from . import selectors
+from .models import Booking, Environment, MaintenanceWindow
+
+SPANS = (7, 14)
+# A click on an empty day offers a booking from this hour (or from the next hour, today).
+BOOK_FROM_HOUR = 9
+
+
+def local_midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time()))
+
+
+def span_label(start: datetime, end: datetime, *, with_day: bool = False) -> str:
+    """ "14:00–16:00" within a day ("Tue 2 Mar, 14:00–16:00" ``with_day``), else "Tue 2 Mar
+    14:00 – Wed 3 Mar 10:00", in the current time zone."""
+    start, end = timezone.localtime(start), timezone.localtime(end)
+    day = f"{date_format(start, 'D j M')}, " if with_day else ""
+    if start.date() == end.date():
+        return f"{day}{date_format(start, 'H:i')}–{date_format(end, 'H:i')}"
+    if end.time() == time() and end.date() == start.date() + timedelta(days=1):
+        return f"{day}{date_format(start, 'H:i')}–24:00"
+    return f"{date_format(start, 'D j M H:i')} – {date_format(end, 'D j M H:i')}"
+
+
+def _percent(value: float) -> str:
+    return f"{max(0.0, min(100.0, value * 100)):.3f}"
+
+
+@dataclass
+class Day:
+    day: date
+    left: str
+    width: str
+    is_today: bool
+    is_weekend: bool
+    book_start: datetime | None  # None: the day is over
+
+
+@dataclass
+class Block:
+    kind: str  # "booking" or "maintenance"
+    start: datetime
+    end: datetime
+    left: str
+    width: str
+    title: str
+    when: str
+    # How much of the track (a percentage) the block's text may use: up to the next block.
+    room: str = "0"
+    team: Team | None = None
+    booking: Booking | None = None
+    maintenance: MaintenanceWindow | None = None
+    starts_before: bool = False
+    ends_after: bool = False
+
+    @property
+    def when_full(self) -> str:
+        return span_label(self.start, self.end, with_day=True)
+
+    @property
+    def label(self) -> str:
+        who = self.team.name if self.team is not None else "Maintenance"
+        return f"{who}: {self.title}, {self.when_full}"
+
+
+@dataclass
+class Lane:
+    environment: Environment
+    blocks: list[Block] = field(default_factory=list)
+
+
+@dataclass
+class Timeline:
+    first_day: date
+    days_count: int
+    start: datetime
+    end: datetime
+    days: list[Day]
+    lanes: list[Lane]
+    teams: list[Team]
+    now_left: str | None
+    past_width: str
+    has_maintenance: bool
+
+    @property
+    def previous(self) -> date:
+        return self.first_day - timedelta(days=self.days_count)
+
+    @property
+    def following(self) -> date:
+        return self.first_day + timedelta(days=self.days_count)
+
+    @property
+    def last_day(self) -> date:
+        return self.first_day + timedelta(days=self.days_count - 1)
+
+    @property
+    def title(self) -> str:
+        first, last = self.first_day, self.last_day
+        if first.year != last.year:
+            return f"{date_format(first, 'j M Y')} – {date_format(last, 'j M Y')}"
+        if first.month != last.month:
+            return f"{date_format(first, 'j M')} – {date_format(last, 'j M Y')}"
+        return f"{date_format(first, 'j')} – {date_format(last, 'j M Y')}"
+
+
+def build(first_day: date, days_count: int, *, now: datetime | None = None) -> Timeline:
+    now = now or timezone.now()
+    start = local_midnight(first_day)
+    end = local_midnight(first_day + timedelta(days=days_count))
+    total = (end - start).total_seconds()
+
+    def fraction(moment: datetime) -> float:
+        return (moment - start).total_seconds() / total
+
+    today = timezone.localdate(now)
+    days = []
+    for offset in range(days_count):
+        day = first_day + timedelta(days=offset)
+        day_start, day_end = local_midnight(day), local_midnight(day + timedelta(days=1))
+        if day < today:
+            book_start = None
+        elif day == today:
+            book_start = timezone.localtime(now).replace(minute=0, second=0, microsecond=0)
+            book_start += timedelta(hours=1)
+        else:
+            book_start = timezone.make_aware(datetime.combine(day, time(BOOK_FROM_HOUR)))
+        days.append(
+            Day(
+                day=day,
+                left=_percent(fraction(day_start)),
+                width=_percent(fraction(day_end) - fraction(day_start)),
+                is_today=day == today,
+                is_weekend=day.weekday() >= 5,
+                book_start=book_start,
+            )
+        )
+
+    lanes = {env.pk: Lane(env) for env in Environment.objects.select_related("owner_team")}
+    teams: dict[int, Team] = {}
+
+    def place(lane: Lane | None, block_start: datetime, block_end: datetime, **kwargs) -> None:
+        if lane is None:  # an environment added since the first query
+            return
+        left = fraction(max(block_start, start))
+        right = fraction(min(block_end, end))
+        lane.blocks.append(
+            Block(
+                start=block_start,
+                end=block_end,
+                left=_percent(left),
+                width=_percent(right - left),
+                when=span_label(block_start, block_end),
+                starts_before=block_start < start,
+                ends_after=block_end > end,
+                **kwargs,
+            )
+        )
+
+    for booking in selectors.holding_bookings_between(start, end):
+        teams[booking.team_id] = booking.team
+        place(
+            lanes.get(booking.environment_id),
+            booking.start,
+            booking.end,
+            kind="booking",
+            title=booking.purpose,
+            team=booking.team,
+            booking=booking,
+        )
+    windows = list(selectors.maintenance_between(start, end))
+    for window in windows:
+        place(
+            lanes.get(window.environment_id),
+            window.start,
+            window.end,
+            kind="maintenance",
+            title=window.reason,
+            maintenance=window,
+        )
+    for lane in lanes.values():
+        lane.blocks.sort(key=lambda block: (block.start, block.kind))
+        for index, block in enumerate(lane.blocks):
+            following = lane.blocks[index + 1] if index + 1 < len(lane.blocks) else None
+            right = float(following.left) if following is not None else 100.0
+            block.room = _percent((right - float(block.left)) / 100)
+
+    return Timeline(
+        first_day=first_day,
+        days_count=days_count,
+        start=start,
+        end=end,
+        days=days,
+        lanes=sorted(lanes.values(), key=lambda lane: lane.environment.name),
+        teams=sorted(teams.values(), key=lambda team: team.name),
+        now_left=_percent(fraction(now)) if start <= now < end else None,
+        past_width=_percent(fraction(now)),
+        has_maintenance=bool(windows),
+    )

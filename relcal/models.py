@@ -1,0 +1,129 @@
+"""Models that belong to no single domain app: the secret tokens of calendar feeds."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+# One schema for a token's stored filters and for a feed URL's query parameters:
+# key in ``FeedToken.filters`` -> query parameter name.
+FILTER_PARAMS = {"teams": "team", "environments": "environment", "releases": "release"}
+FILTER_KEYS = (*FILTER_PARAMS, "kinds", "mine")
+MAX_FILTER_VALUES = 50
+SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,50}$")
+
+
+def hash_token(raw: str) -> str:
+    """Only this SHA-256 digest is stored: a database leak must not hand out working feed URLs.
+    A fast hash is enough because the token itself carries 256 random bits."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def new_raw_token() -> str:
+    return secrets.token_urlsafe(32)  # 32 random bytes = 256 bits, 43 URL-safe characters
+
+
+def clean_filters(value: Any) -> dict[str, Any]:
+    """Validate a feed's filters and return them in their one canonical form (sorted, no empty
+    lists), raising ValidationError keyed by filter name.
+
+    ``{"teams": [slug], "environments": [slug], "releases": [id], "kinds": [kind],
+    "mine": bool}``; every key optional. Kinds are the event kinds the installed apps' calendar
+    sources declare (``relcal.calendar.KINDS``).
+    """
+    from relcal.calendar import kinds  # the sources live in the domain apps
+
+    if value in (None, ""):
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationError({"filters": 'Give an object such as {"teams": ["payments"]}.'})
+    errors: dict[str, str] = {}
+    unknown = sorted(set(value) - set(FILTER_KEYS))
+    if unknown:
+        errors["filters"] = f"Unknown filter {', '.join(unknown)}; use {', '.join(FILTER_KEYS)}."
+    cleaned: dict[str, Any] = {}
+    for key in ("teams", "environments", "releases", "kinds"):
+        items = value.get(key)
+        if items in (None, []):
+            continue
+        if not isinstance(items, list) or len(items) > MAX_FILTER_VALUES:
+            errors[key] = f"Give a list of at most {MAX_FILTER_VALUES} values."
+            continue
+        if key == "releases":
+            if not all(
+                isinstance(i, int) and not isinstance(i, bool) and 0 < i < 2**63 for i in items
+            ):
+                errors[key] = "Give release ids (positive whole numbers)."
+                continue
+        elif key == "kinds":
+            bad = [k for k in items if k not in kinds()]
+            if bad:
+                errors[key] = f"Unknown kind {bad[0]!r}; use one of {', '.join(kinds())}."
+                continue
+        elif not all(isinstance(i, str) and SLUG.match(i) for i in items):
+            errors[key] = "Give slugs (letters, digits, - and _)."
+            continue
+        cleaned[key] = sorted(set(items))
+    mine = value.get("mine", False)
+    if not isinstance(mine, bool):
+        errors["mine"] = "Give true or false."
+    elif mine:
+        cleaned["mine"] = True
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def validate_filters(value: Any) -> None:
+    clean_filters(value)
+
+
+class FeedTokenQuerySet(models.QuerySet):
+    def active(self) -> FeedTokenQuerySet:
+        return self.filter(revoked_at__isnull=True)
+
+    def for_raw(self, raw: str) -> FeedTokenQuerySet:
+        return self.filter(token_hash=hash_token(raw))
+
+
+class FeedToken(models.Model):
+    """The secret in a calendar feed URL (calendar clients cannot log in).
+
+    A feed shows what ``user`` may see, narrowed by ``filters``. Revoking keeps the row (so the
+    profile page can show it) and makes the URL answer 404.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="feed_tokens"
+    )
+    name = models.CharField(max_length=100, help_text="Where you use it, e.g. “Google, work”.")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    filters = models.JSONField(default=dict, blank=True, validators=[validate_filters])
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = FeedTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(token_hash__regex=r"^[0-9a-f]{64}$"),
+                name="feed_token_hash_is_sha256_hex",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.user})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -1,0 +1,304 @@
+"""Release events for calendars and feeds: go-lives with their deployment window, milestones and
+freeze windows (see ``relcal.calendar`` for the contract every app's calendar module keeps).
+
+Each event lists what a subscriber needs at a glance: the summary says team, release and kind
+("Payments 4.2 — code freeze"), the description says the state and links to the release page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.urls import reverse
+from django.utils import timezone
+
+from relcal.calendar import CANCELLED_KEPT, FeedQuery, Fingerprint, latest
+from relcal.ical import CANCELLED, CONFIRMED, TENTATIVE, FeedEvent
+
+from .models import (
+    DeploymentStrategy,
+    FreezeWindow,
+    Milestone,
+    MilestoneKind,
+    Release,
+    ReleaseState,
+    ReleaseTransition,
+)
+from .selectors import visible_freeze_windows, visible_release_q
+
+GO_LIVE = "go_live"
+MILESTONE = "milestone"
+FREEZE = "freeze"
+KINDS = {GO_LIVE: "Go-live", MILESTONE: "Milestone", FREEZE: "Freeze window"}
+
+# A milestone at a set time (a go/no-go meeting) is shown as a slot of this length.
+TIMED_MILESTONE = timedelta(minutes=30)
+UNCONFIRMED = (ReleaseState.DRAFT, ReleaseState.PLANNED)
+# Plain dicts: get_FOO_display() costs a translation lookup per call, 10,000 times per feed.
+STATE_LABELS = {value: str(label) for value, label in ReleaseState.choices}
+STRATEGY_LABELS = {value: str(label) for value, label in DeploymentStrategy.choices}
+MILESTONE_LABELS = {value: str(label) for value, label in MilestoneKind.choices}
+
+
+def status_for(state: str) -> str:
+    if state == ReleaseState.CANCELLED:
+        return CANCELLED
+    return TENTATIVE if state in UNCONFIRMED else CONFIRMED
+
+
+# --- Which rows -------------------------------------------------------------------------------
+
+
+def _releases(query: FeedQuery, *, keep_expired: bool = False) -> QuerySet[Release]:
+    user = query.user
+    releases = Release.objects.filter(visible_release_q(user))
+    if query.teams is not None:
+        releases = releases.filter(team__slug__in=query.teams)
+    if query.releases is not None:
+        releases = releases.filter(pk__in=query.releases)
+    if query.mine:
+        if not getattr(user, "is_authenticated", False):
+            return releases.none()
+        watched = Release.watchers.through.objects.filter(user=user).values("release_id")
+        releases = releases.filter(Q(manager=user) | Q(pk__in=watched))
+    if not keep_expired:
+        releases = releases.exclude(state=ReleaseState.CANCELLED, pk__in=_expired(query))
+    return releases
+
+
+def _expired(query: FeedQuery) -> QuerySet[ReleaseTransition]:
+    """Cancellations older than the 30 days a cancelled release stays in calendars."""
+    return ReleaseTransition.objects.filter(
+        to_state=ReleaseState.CANCELLED, at__lt=query.cancelled_cutoff
+    ).values("release_id")
+
+
+def _go_lives(query: FeedQuery) -> QuerySet[Release]:
+    releases = _releases(query)
+    if query.start is not None:
+        # The window is [go_live, window_end), or one hour when window_end is empty.
+        releases = releases.filter(
+            Q(window_end__gt=query.start)
+            | Q(window_end__isnull=True, go_live__gt=query.start - timedelta(hours=1))
+        )
+    if query.end is not None:
+        releases = releases.filter(go_live__lt=query.end)
+    return releases
+
+
+def _milestones(query: FeedQuery) -> QuerySet[Milestone]:
+    # A go-live milestone is the release's go-live, shown once, with its deployment window.
+    milestones = Milestone.objects.filter(release__in=_releases(query).values("pk")).exclude(
+        kind=MilestoneKind.GO_LIVE
+    )
+    if query.start is not None:
+        first_day = timezone.localdate(query.start)
+        milestones = milestones.filter(
+            Q(date__gte=first_day) | Q(at__gt=query.start - TIMED_MILESTONE)
+        )
+    if query.end is not None:
+        milestones = milestones.filter(
+            Q(date__lt=timezone.localdate(query.end)) | Q(at__lt=query.end)
+        )
+    return milestones
+
+
+def _freezes(query: FeedQuery) -> QuerySet[FreezeWindow]:
+    # Freezes belong to no release: a feed of chosen releases or of "my releases" leaves them
+    # out; a team filter keeps the freezes of those teams and those for every team.
+    if query.releases is not None or query.mine:
+        return FreezeWindow.objects.none()
+    freezes = visible_freeze_windows(query.user, FreezeWindow.objects.all())
+    if query.teams is not None:
+        freezes = freezes.filter(Q(team__isnull=True) | Q(team__slug__in=query.teams))
+    if query.start is not None:
+        freezes = freezes.filter(end__gt=query.start)
+    if query.end is not None:
+        freezes = freezes.filter(start__lt=query.end)
+    return freezes
+
+
+# --- Fingerprint (for ETag and Last-Modified, without building events) -------------------------
+
+
+def _summary(queryset: QuerySet, *extra: str) -> dict:
+    return queryset.aggregate(
+        count=Count("pk"),
+        ids=Sum("pk"),
+        sequence=Sum("sequence"),
+        updated=Max("updated_at"),
+        **{name: Max(name) for name in extra},
+    )
+
+
+def fingerprint(query: FeedQuery) -> Fingerprint:
+    parts: list = []
+    moments: list[datetime | None] = []
+    if query.wants(GO_LIVE, MILESTONE):
+        # Milestone events show their release's name, team and state too.
+        releases = _summary(_go_lives(query), "team__updated_at")
+        dropped = ReleaseTransition.objects.filter(
+            release__in=_releases(query, keep_expired=True).values("pk")
+        ).filter(to_state=ReleaseState.CANCELLED, at__lt=query.cancelled_cutoff)
+        last_drop = dropped.aggregate(at=Max("at"))["at"]
+        # A release leaving the calendar 30 days after its cancellation is a change too.
+        left_at = last_drop + CANCELLED_KEPT if last_drop else None
+        parts += [tuple(releases.values()), left_at]
+        moments += [releases["updated"], releases["team__updated_at"], left_at]
+    if query.wants(MILESTONE):
+        milestones = _summary(_milestones(query))
+        parts.append(tuple(milestones.values()))
+        moments.append(milestones["updated"])
+    if query.wants(FREEZE):
+        freezes = _summary(_freezes(query), "team__updated_at")
+        parts.append(tuple(freezes.values()))
+        moments += [freezes["updated"], freezes["team__updated_at"]]
+    return Fingerprint(parts=tuple(parts), last_modified=latest(*moments))
+
+
+# --- Events -----------------------------------------------------------------------------------
+
+
+def release_label(release: Release) -> str:
+    """ "Payments 4.2": the release's name, with the version and team when the name lacks them."""
+    label = release.name
+    if release.version and release.version not in label:
+        label = f"{label} {release.version}"
+    if release.team.name.casefold() not in label.casefold():
+        label = f"{release.team.name} · {label}"
+    return label
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _summary_line(release: Release, what: str) -> str:
+    summary = f"{release_label(release)} — {what}"
+    return f"Cancelled: {summary}" if release.state == ReleaseState.CANCELLED else summary
+
+
+def _release_facts(release: Release) -> list[str]:
+    return [
+        f"State: {STATE_LABELS[release.state]}",
+        f"Team: {release.team.name}",
+    ]
+
+
+_PK = 987654321
+
+
+def _release_paths():
+    """``pk -> release page path``: ``reverse()`` once, not once per event (10,000 of them)."""
+    pattern = reverse("releases:detail", args=[_PK])
+    return lambda pk: pattern.replace(str(_PK), str(pk))
+
+
+def go_live_event(release: Release, path=None) -> FeedEvent:
+    start, end = release.window
+    url = (path or _release_paths())(release.pk)
+    return FeedEvent(
+        kind=GO_LIVE,
+        pk=release.pk,
+        summary=_summary_line(release, "go-live"),
+        start=start,
+        end=end,
+        updated=release.updated_at,
+        sequence=release.sequence,
+        status=status_for(release.state),
+        description="\n".join(
+            [
+                *_release_facts(release),
+                f"Strategy: {STRATEGY_LABELS[release.strategy]}",
+                "",
+                f"Release page: {settings.SITE_URL}{url}",
+            ]
+        ),
+        path=url,
+        team=release.team.name,
+        team_slug=release.team.slug,
+        color=release.team.color,
+        categories=(release.team.name, KINDS[GO_LIVE]),
+    )
+
+
+def milestone_event(milestone: Milestone, path=None) -> FeedEvent:
+    release = milestone.release
+    label = milestone.title or _lower_first(MILESTONE_LABELS[milestone.kind])
+    if milestone.kind == MilestoneKind.CUSTOM or not milestone.title:
+        what = label
+    else:
+        what = f"{_lower_first(MILESTONE_LABELS[milestone.kind])}: {milestone.title}"
+    if milestone.done:
+        what += " (done)"
+    if milestone.at is not None:
+        start, end = milestone.at, milestone.at + TIMED_MILESTONE
+    else:
+        start, end = milestone.date, milestone.date + timedelta(days=1)
+    url = f"{(path or _release_paths())(release.pk)}#milestones"
+    return FeedEvent(
+        kind=MILESTONE,
+        pk=milestone.pk,
+        summary=_summary_line(release, what),
+        start=start,
+        end=end,
+        # The event shows the release's name and state as well: either changing is a change.
+        updated=max(milestone.updated_at, release.updated_at),
+        sequence=milestone.sequence + release.sequence,
+        status=status_for(release.state),
+        description="\n".join(
+            [
+                f"{MILESTONE_LABELS[milestone.kind]} of {release_label(release)}",
+                f"Done: {'yes' if milestone.done else 'no'}",
+                *_release_facts(release),
+                "",
+                f"Release page: {settings.SITE_URL}{url}",
+            ]
+        ),
+        path=url,
+        team=release.team.name,
+        team_slug=release.team.slug,
+        color=release.team.color,
+        categories=(release.team.name, KINDS[MILESTONE]),
+    )
+
+
+def freeze_event(freeze: FreezeWindow) -> FeedEvent:
+    scope = freeze.team.name if freeze.team_id else "All teams"
+    url = reverse("releases:freezes")
+    lines = [f"No go-live may be scheduled in this window ({freeze.scope_label})."]
+    if freeze.reason:
+        lines += ["", freeze.reason]
+    lines += ["", f"Freeze windows: {settings.SITE_URL}{url}"]
+    return FeedEvent(
+        kind=FREEZE,
+        pk=freeze.pk,
+        summary=f"{scope} — freeze: {freeze.name}",
+        start=freeze.start,
+        end=freeze.end,
+        updated=freeze.updated_at,
+        sequence=freeze.sequence,
+        status=CONFIRMED,
+        description="\n".join(lines),
+        path=url,
+        team=freeze.team.name if freeze.team_id else "",
+        team_slug=freeze.team.slug if freeze.team_id else "",
+        color=freeze.team.color if freeze.team_id else "",
+        categories=(scope, KINDS[FREEZE]),
+    )
+
+
+def events(query: FeedQuery) -> Iterator[FeedEvent]:
+    path = _release_paths()
+    if query.wants(GO_LIVE):
+        for release in _go_lives(query).select_related("team"):
+            yield go_live_event(release, path)
+    if query.wants(MILESTONE):
+        for milestone in _milestones(query).select_related("release__team"):
+            yield milestone_event(milestone, path)
+    if query.wants(FREEZE):
+        for freeze in _freezes(query).select_related("team"):
+            yield freeze_event(freeze)

@@ -1,0 +1,308 @@
+"""The approvers' admin: landing on "My pending sign-offs", the sign-off page (snapshot, what
+changed since, password every time), policies through the services, and the read-only trail."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from approvals.models import (
+    ApprovalPolicy,
+    ApprovalRequirement,
+    AuditEvent,
+    Decision,
+    SignOff,
+)
+from releases import roles, services
+from releases.models import Milestone
+from tests.conftest import PASSWORD
+
+from .conftest import walk
+
+PENDING = reverse("admin:approvals_signoff_pending")
+
+
+def sign_url(release, role: str = "") -> str:
+    url = reverse("admin:approvals_signoff_sign", args=[release.pk])
+    return f"{url}?role={role}" if role else url
+
+
+def form_data(response, **changes) -> dict:
+    form = response.context["form"]
+    data = {name: form[name].value() or "" for name in form.fields}
+    data.update(changes)
+    return data
+
+
+def test_an_approver_lands_on_my_pending_sign_offs(client, priya, frozen):
+    release = frozen()
+    client.force_login(priya)
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 302
+    assert response["Location"] == PENDING
+    page = client.get(PENDING)
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "My pending sign-offs" in text
+    assert release.name in text
+    assert sign_url(release, "product") in text
+
+
+def test_others_who_sign_see_the_list_on_top_of_the_admin_index(client, admin, frozen):
+    admin.groups.add(Group.objects.get(name=roles.PRODUCT_APPROVERS))
+    release = frozen()
+    client.force_login(admin)
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 200
+    assert "My pending sign-offs (1)" in response.content.decode()
+    assert release.name in response.content.decode()
+
+
+def test_the_sign_page_shows_the_snapshot_and_its_fingerprint(client, priya, frozen):
+    release = frozen()
+    client.force_login(priya)
+    response = client.get(sign_url(release, "product"))
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "What you are signing" in text
+    assert "PAY-1" in text and "Saved cards" in text
+    assert response.context["status"].fingerprint in text
+    assert "Your password" in text
+    assert "What changed since" not in text
+
+
+def test_an_approver_signs_in_the_admin_with_the_password(client, priya, frozen):
+    release = frozen()
+    client.force_login(priya)
+    page = client.get(sign_url(release, "product"))
+    response = client.post(sign_url(release), form_data(page, password=PASSWORD))
+    assert response.status_code == 302
+    assert response["Location"] == PENDING
+    signoff = SignOff.objects.get()
+    assert (signoff.signer, signoff.role, signoff.decision) == (priya, "product", "approve")
+    assert signoff.fingerprint == page.context["status"].fingerprint
+    assert AuditEvent.objects.filter(action="signoff.create").count() == 1
+    after = client.get(PENDING)
+    assert "You approved" in after.content.decode()
+    assert after.context["pending"] == []
+
+
+def test_a_wrong_password_in_the_admin_is_refused_and_nothing_written(client, priya, frozen):
+    release = frozen()
+    client.force_login(priya)
+    page = client.get(sign_url(release, "product"))
+    events = AuditEvent.objects.count()
+    response = client.post(sign_url(release), form_data(page, password="not-it"))
+    assert response.status_code == 400
+    assert "Wrong password" in response.content.decode()
+    assert not SignOff.objects.exists()
+    assert AuditEvent.objects.count() == events
+
+
+def test_a_reject_without_a_comment_is_refused_in_the_admin(client, sam, frozen):
+    release = frozen()
+    client.force_login(sam)
+    page = client.get(sign_url(release, "security"))
+    data = form_data(
+        page, password=PASSWORD, decision=Decision.REJECT, meaning="not_approved", comment=""
+    )
+    response = client.post(sign_url(release), data)
+    assert response.status_code == 400
+    assert "needs a comment" in response.content.decode()
+
+
+def test_signing_a_version_that_changed_after_the_page_loaded_is_refused(
+    client, priya, frozen, manager
+):
+    release = frozen()
+    client.force_login(priya)
+    page = client.get(sign_url(release, "product"))
+    services.release_update(actor=manager, release=release, strategy="canary")
+    response = client.post(sign_url(release), form_data(page, password=PASSWORD))
+    assert response.status_code == 400
+    assert "changed since you opened it" in response.content.decode()
+    assert not SignOff.objects.exists()
+
+
+def test_the_sign_page_shows_what_changed_since_the_approver_signed(
+    client, priya, frozen, sign, manager
+):
+    release = frozen()
+    sign(priya, release, "product")
+    milestone = Milestone.objects.get(release=release)
+    services.milestone_update(
+        actor=manager, milestone=milestone, date=milestone.date.replace(day=1)
+    )
+    client.force_login(priya)
+    assert "asked again" in client.get(reverse("admin:index") + "?all=1").content.decode()
+    text = client.get(sign_url(release, "product")).content.decode()
+    assert "What changed since you signed" in text
+    assert "Milestone moved: Code freeze" in text
+    assert "stale" in text
+
+
+def test_the_release_manager_sees_the_segregation_refusal_as_a_form_error(client, manager, frozen):
+    manager.groups.add(Group.objects.get(name=roles.PRODUCT_APPROVERS))
+    manager.is_staff = True
+    manager.save()
+    release = frozen()
+    client.force_login(manager)
+    page = client.get(sign_url(release, "product"))
+    response = client.post(sign_url(release), form_data(page, password=PASSWORD))
+    assert response.status_code == 400
+    assert "segregation of duties" in response.content.decode()
+    assert not SignOff.objects.exists()
+
+
+def test_outsiders_and_non_approvers_are_refused_every_approvals_admin_page(
+    client, outsider, alice, frozen, priya, sign
+):
+    release = frozen()
+    signoff = sign(priya, release, "product")
+    event = AuditEvent.objects.first()
+    urls = [
+        PENDING,
+        sign_url(release),
+        reverse("admin:approvals_signoff_changelist"),
+        reverse("admin:approvals_signoff_change", args=[signoff.pk]),
+        reverse("admin:approvals_auditevent_changelist"),
+        reverse("admin:approvals_auditevent_change", args=[event.pk]),
+        reverse("admin:approvals_approvalpolicy_changelist"),
+    ]
+    for user in (outsider, alice):
+        user.is_staff = True
+        user.save()
+        client.force_login(user)
+        for url in urls:
+            assert client.get(url).status_code == 403, (user, url)
+        assert client.post(sign_url(release), {"password": PASSWORD}).status_code == 403
+    assert SignOff.objects.count() == 1
+
+
+def test_an_approver_may_not_open_the_sign_page_of_a_role_they_lack(client, leo, frozen):
+    ApprovalRequirement.objects.filter(role="legal").delete()
+    release = frozen()
+    client.force_login(leo)
+    assert client.get(sign_url(release)).status_code == 403
+
+
+def test_the_trail_and_sign_offs_are_read_only_in_the_admin(client, admin, frozen, priya, sign):
+    signoff = sign(priya, frozen(), "product")
+    event = AuditEvent.objects.order_by("seq").first()
+    client.force_login(admin)
+    assert client.get(reverse("admin:approvals_auditevent_changelist")).status_code == 200
+    page = client.get(reverse("admin:approvals_auditevent_change", args=[event.pk]))
+    assert page.status_code == 200
+    assert event.hash in page.content.decode()
+    assert client.get(reverse("admin:approvals_auditevent_add")).status_code == 403
+    assert client.get(reverse("admin:approvals_signoff_add")).status_code == 403
+    deleting = client.post(
+        reverse("admin:approvals_signoff_delete", args=[signoff.pk]), {"post": "yes"}
+    )
+    assert deleting.status_code == 403
+    assert SignOff.objects.count() == 1
+
+
+def test_an_approver_sees_only_their_own_sign_offs(client, priya, leo, frozen, sign):
+    release = frozen()
+    sign(priya, release, "product")
+    theirs = sign(leo, release, "legal")
+    client.force_login(priya)
+    listing = client.get(reverse("admin:approvals_signoff_changelist"))
+    assert listing.status_code == 200
+    assert list(listing.context["cl"].result_list) == list(SignOff.objects.filter(signer=priya))
+    url = reverse("admin:approvals_signoff_change", args=[theirs.pk])
+    assert client.get(url).status_code in (302, 403, 404)
+
+
+def test_an_administrator_changes_a_policy_in_the_admin_with_an_event(client, admin):
+    policy = ApprovalPolicy.objects.get(is_default=True)
+    requirement = policy.requirements.get(role="product")
+    client.force_login(admin)
+    url = reverse("admin:approvals_approvalpolicy_change", args=[policy.pk])
+    assert client.get(url).status_code == 200
+    prefix = "requirements"
+    rows = list(policy.requirements.order_by("pk"))
+    data = {
+        "name": policy.name,
+        "team": "",
+        "is_default": "on",
+        "description": policy.description,
+        f"{prefix}-TOTAL_FORMS": str(len(rows)),
+        f"{prefix}-INITIAL_FORMS": str(len(rows)),
+    }
+    for index, row in enumerate(rows):
+        data.update(
+            {
+                f"{prefix}-{index}-id": row.pk,
+                f"{prefix}-{index}-policy": policy.pk,
+                f"{prefix}-{index}-role": row.role,
+                f"{prefix}-{index}-group": row.group_id,
+                f"{prefix}-{index}-count": 2 if row == requirement else row.count,
+                f"{prefix}-{index}-segregation_of_duties": "on",
+            }
+        )
+    before = AuditEvent.objects.count()
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context and response.context.get("errors")
+    requirement.refresh_from_db()
+    assert requirement.count == 2
+    [event] = AuditEvent.objects.filter(seq__gt=before)
+    assert (event.action, event.before, event.after) == (
+        "policy.requirement.update",
+        {"count": 1},
+        {"count": 2},
+    )
+
+
+def test_the_release_admin_page_shows_its_requirements_and_sign_offs(
+    client, admin, frozen, priya, sign
+):
+    release = frozen()
+    sign(priya, release, "product")
+    client.force_login(admin)
+    text = client.get(reverse("admin:releases_release_change", args=[release.pk])).content.decode()
+    assert "Sign-offs" in text
+    assert "Legal approvers" in text
+    assert "approved by Priya Tester" in text or "Priya Tester" in text
+    assert "Legal: 0 of 1 approvals, missing" in text
+
+
+def test_the_pending_list_costs_the_same_queries_for_5_and_50_releases(client, priya, frozen):
+    client.force_login(priya)
+    counts = []
+    for rows in (5, 50):
+        while len(frozen.made) < rows:
+            frozen()
+        client.get(PENDING)  # warm the session
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(PENDING)
+        assert len(response.context["pending"]) == rows
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
+
+
+def test_a_release_back_in_planning_is_no_longer_pending(client, priya, frozen, manager):
+    release = frozen()
+    walk(release, manager, "planned", reason="More scope")
+    client.force_login(priya)
+    assert release.name not in client.get(PENDING).content.decode()
+
+
+def test_every_approvals_admin_page_loads_for_a_superuser(client, admin, frozen, priya, sign):
+    signoff = sign(priya, frozen(), "product")
+    client.force_login(admin)
+    pages = {
+        AuditEvent: AuditEvent.objects.order_by("seq").first(),
+        SignOff: signoff,
+        ApprovalPolicy: ApprovalPolicy.objects.first(),
+    }
+    for model, obj in pages.items():
+        meta = model._meta
+        prefix = f"admin:{meta.app_label}_{meta.model_name}"
+        assert client.get(reverse(f"{prefix}_changelist")).status_code == 200, model
+        assert client.get(reverse(f"{prefix}_change", args=[obj.pk])).status_code == 200, model
+    assert client.get(reverse("admin:approvals_approvalpolicy_add")).status_code == 200
+    assert client.get(reverse("admin:approvals_auditevent_add")).status_code == 403

@@ -1,0 +1,204 @@
+"""The approvals API: the same rules as the admin, password every time; outsiders refused on
+every endpoint; lists at a constant number of queries."""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from approvals.models import AuditEvent, SignOff
+from releases import services
+from tests.conftest import PASSWORD
+
+SIGNOFFS = "/api/v1/signoffs/"
+
+
+def body(release, **changes) -> dict:
+    data = {
+        "release": release.pk,
+        "role": "product",
+        "decision": "approve",
+        "meaning": "approved_for_release",
+        "password": PASSWORD,
+    }
+    data.update(changes)
+    return data
+
+
+def test_an_approver_signs_off_through_the_api(api, priya, frozen, stored):
+    release = frozen()
+    status = api.as_user(priya).get(f"/api/v1/approval-status/{release.pk}/")
+    response = api.post(SIGNOFFS, body(release, fingerprint=status.data["fingerprint"]))
+    assert response.status_code == 201, response.data
+    assert response.data["signer"] == "priya"
+    assert response.data["signer_name"] == "Priya Tester"
+    assert response.data["fingerprint"] == status.data["fingerprint"]
+    assert response.data["stale"] is False
+    assert "password" not in response.data
+    assert SignOff.objects.count() == 1
+
+
+def test_the_api_refuses_each_bad_signature_naming_the_field(api, priya, leo, frozen, stored):
+    release = frozen()
+    client = api.as_user(priya)
+    before = stored()
+    cases = [
+        (body(release, password="wrong"), 400, "password"),
+        (body(release, decision="reject", meaning="not_approved", comment=""), 400, "comment"),
+        (body(release, role="ceo"), 400, "role"),
+        (body(release, meaning="legal_clearance", decision="reject", comment="x"), 400, "meaning"),
+        (body(release, fingerprint="a" * 64), 400, "fingerprint"),
+        (body(release, fingerprint="not-a-hash"), 400, "fingerprint"),
+        ({k: v for k, v in body(release).items() if k != "password"}, 400, "password"),
+    ]
+    for data, status, field in cases:
+        response = client.post(SIGNOFFS, data)
+        assert response.status_code == status, (data, response.data)
+        assert field in response.data, (data, response.data)
+    response = api.as_user(leo).post(SIGNOFFS, body(release))
+    assert response.status_code == 403
+    assert "Product approvers" in response.data["detail"]
+    assert stored() == before
+
+
+def test_the_api_refuses_signing_twice_and_a_release_not_awaiting(api, priya, frozen, planned):
+    release = frozen()
+    client = api.as_user(priya)
+    assert client.post(SIGNOFFS, body(release)).status_code == 201
+    again = client.post(SIGNOFFS, body(release))
+    assert again.status_code == 400
+    assert "already approved this version" in again.data["decision"][0]
+    early = client.post(SIGNOFFS, body(planned()))
+    assert early.status_code == 400
+    assert "not awaiting sign-off" in early.data["release"][0]
+
+
+def test_the_api_refuses_the_release_manager_approving_their_own(api, manager, frozen):
+    from django.contrib.auth.models import Group
+
+    manager.groups.add(Group.objects.get(name="Product approvers"))
+    release = frozen()
+    response = api.as_user(manager).post(SIGNOFFS, body(release))
+    assert response.status_code == 403
+    assert "segregation of duties" in response.data["detail"]
+
+
+def test_pending_lists_what_waits_for_the_caller(api, priya, frozen, sign, manager):
+    release = frozen()
+    client = api.as_user(priya)
+    [item] = client.get(f"{SIGNOFFS}pending/").data
+    assert (item["release"], item["role"], item["asked_again"]) == (release.pk, "product", False)
+    sign(priya, release, "product")
+    assert client.get(f"{SIGNOFFS}pending/").data == []
+    services.release_update(actor=manager, release=release, strategy="canary")
+    [item] = client.get(f"{SIGNOFFS}pending/").data
+    assert item["asked_again"] is True
+
+
+def test_the_status_names_what_blocks(api, manager, frozen, approvers, sign):
+    release = frozen()
+    sign(approvers["product"], release, "product")
+    sign(approvers["security"], release, "security", "reject", comment="CVE")
+    data = api.as_user(manager).get(f"/api/v1/approval-status/{release.pk}/").data
+    assert data["complete"] is False
+    states = {role["role"]: role["state"] for role in data["roles"]}
+    assert states == {"product": "approved", "legal": "missing", "security": "rejected"}
+    assert "Security: rejected by Sam Tester (“CVE”)" in data["problems"]
+
+
+def test_auditors_see_every_sign_off_with_staleness_approvers_their_own(
+    api, quinn, priya, leo, frozen, sign, manager
+):
+    release = frozen()
+    sign(priya, release, "product")
+    sign(leo, release, "legal")
+    services.release_update(actor=manager, release=release, rollback_plan="Revert")
+    listing = api.as_user(quinn).get(SIGNOFFS).data
+    assert listing["count"] == 2
+    assert all(row["stale"] for row in listing["results"])
+    own = api.as_user(priya).get(SIGNOFFS).data
+    assert [row["signer"] for row in own["results"]] == ["priya"]
+    filtered = api.as_user(quinn).get(SIGNOFFS, {"signer": "leo"}).data
+    assert [row["role"] for row in filtered["results"]] == ["legal"]
+
+
+def test_auditors_read_the_trail_through_the_api(api, quinn, frozen):
+    release = frozen()
+    response = api.as_user(quinn).get("/api/v1/audit-events/", {"release_id": release.pk})
+    assert response.status_code == 200
+    actions = [row["action"] for row in response.data["results"]]
+    assert actions[0] == "release.create"
+    assert "release.requirements" in actions
+    first = response.data["results"][0]
+    assert len(first["hash"]) == 64
+
+
+def test_an_outsider_is_refused_on_every_approvals_endpoint(
+    api, outsider, alice, frozen, sign, priya
+):
+    release = frozen()
+    signoff = sign(priya, release, "product")
+    event = AuditEvent.objects.first()
+    client = api.as_user(outsider)
+    for url in (
+        SIGNOFFS,
+        f"{SIGNOFFS}{signoff.pk}/",
+        f"{SIGNOFFS}pending/",
+        f"/api/v1/approval-status/{release.pk}/",
+        "/api/v1/audit-events/",
+        f"/api/v1/audit-events/{event.pk}/",
+    ):
+        assert client.get(url).status_code == 403, url
+    assert client.post(SIGNOFFS, body(release)).status_code == 403
+    # Alice (Payments) may follow her own team's release, nothing else.
+    team_client = api.as_user(alice)
+    assert team_client.get(f"/api/v1/approval-status/{release.pk}/").status_code == 200
+    assert team_client.get(SIGNOFFS).status_code == 403
+    assert team_client.get("/api/v1/audit-events/").status_code == 403
+    assert SignOff.objects.count() == 1
+
+
+def test_anonymous_callers_get_401(client, frozen):
+    release = frozen()
+    for url in (SIGNOFFS, f"/api/v1/approval-status/{release.pk}/", "/api/v1/audit-events/"):
+        assert client.get(url).status_code == 401
+
+
+def _count(client, url: str) -> tuple[int, dict]:
+    client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(queries), response.data
+
+
+def test_the_sign_off_list_costs_the_same_queries_for_5_and_50(api, quinn, frozen, sign, priya):
+    client = api.as_user(quinn)
+    counts = []
+    for rows in (5, 50):
+        while SignOff.objects.count() < rows:
+            sign(priya, frozen(), "product")
+        count, data = _count(client, f"{SIGNOFFS}?page_size=100")
+        assert data["count"] == rows
+        counts.append(count)
+    assert counts[0] == counts[1], counts
+
+
+def test_the_pending_api_costs_the_same_queries_for_5_and_50(api, priya, frozen):
+    client = api.as_user(priya)
+    counts = []
+    for rows in (5, 50):
+        while len(frozen.made) < rows:
+            frozen()
+        count, data = _count(client, f"{SIGNOFFS}pending/")
+        assert len(data) == rows
+        counts.append(count)
+    assert counts[0] == counts[1], counts
+
+
+def test_the_schema_describes_the_approvals_endpoints(api, admin):
+    schema = api.as_user(admin).get("/api/v1/schema/", {"format": "json"})
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    for path in ("/api/v1/signoffs/", "/api/v1/signoffs/pending/", "/api/v1/audit-events/"):
+        assert path in paths
