@@ -27,6 +27,7 @@ from releases.models import Release
 
 from . import selectors, services
 from .models import AuditEvent, Decision, Meaning, Role, SignOff
+from .views import EVENT_COLUMNS
 
 # --- Serializers --------------------------------------------------------------------------------
 
@@ -115,23 +116,7 @@ class PendingSerializer(serializers.Serializer):
 class AuditEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = AuditEvent
-        fields = [
-            "seq",
-            "timestamp",
-            "actor_id",
-            "actor_name",
-            "action",
-            "object_type",
-            "object_id",
-            "object_repr",
-            "release_id",
-            "before",
-            "after",
-            "request_id",
-            "client_address",
-            "prev_hash",
-            "hash",
-        ]
+        fields = list(EVENT_COLUMNS)
         read_only_fields = fields
 
 
