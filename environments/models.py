@@ -117,6 +117,10 @@ class MaintenanceWindow(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Calendar feeds: DTSTAMP/LAST-MODIFIED and SEQUENCE (raised by the services when the
+    # times or the reason change, never on a save that changes nothing).
+    updated_at = models.DateTimeField(auto_now=True)
+    sequence = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["start", "id"]
@@ -174,6 +178,9 @@ class Booking(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # Calendar feeds send a changed booking again when this moves.
     updated_at = models.DateTimeField(auto_now=True)
+    # iCalendar SEQUENCE: raised by the services whenever the times, the state or the purpose
+    # change (what a subscriber sees), never on a save that changes nothing.
+    sequence = models.PositiveIntegerField(default=0, editable=False)
     ended_at = models.DateTimeField(
         null=True, blank=True, help_text="When it was released early, cancelled or expired."
     )

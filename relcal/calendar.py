@@ -218,7 +218,8 @@ def describe(filters: dict[str, Any], team_names: dict[str, str] | None = None) 
     team_names = team_names or {}
     parts = []
     if filters.get("mine"):
-        parts.append("My releases")
+        # The personal feed: releases managed or watched, sign-offs asked, the teams' bookings.
+        parts.append("Mine")
     if filters.get("teams"):
         parts.append(", ".join(team_names.get(slug, slug) for slug in filters["teams"]))
     if filters.get("releases"):

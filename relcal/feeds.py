@@ -24,6 +24,7 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, urlencode
 from django.views.decorators.http import require_POST, require_safe
 
+from environments.models import Environment
 from releases.selectors import visible_teams
 
 from . import calendar, ical, tokens
@@ -204,6 +205,9 @@ def _page_context(request: HttpRequest, page: PageFilters, events, **context: An
         "kinds": calendar.kinds(),
         "selected_teams": set(page.filters.get("teams", [])),
         "selected_kinds": set(page.filters.get("kinds", [])),
+        # Environments are shown to everyone signed in (as on the environment pages).
+        "environments": list(Environment.objects.order_by("name").values("slug", "name")),
+        "selected_environments": set(page.filters.get("environments", [])),
         "filter_label": calendar.describe(page.filters, {t.slug: t.name for t in teams}),
         "filtered": bool(page.filters),
         "legend_teams": [t for t in teams if t.slug in {e.team_slug for e in events}],

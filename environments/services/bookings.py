@@ -177,6 +177,8 @@ def booking_extend(*, actor, booking: Booking, end: datetime) -> Booking:
         raise ValidationError({"end": "A booking can last at most a year."})
     rules.check_rules(environment, booking.start, end, now=now, notice=False)
     old_end = booking.end
+    if end == old_end:
+        return booking  # nothing changes: calendars must not see a change (SEQUENCE, DTSTAMP)
     if end > old_end:
         with rules.fields_renamed({"start": "end"}):
             rules.check_maintenance(environment, old_end, end)
@@ -184,9 +186,10 @@ def booking_extend(*, actor, booking: Booking, end: datetime) -> Booking:
         if holder is not None:
             raise _extend_conflict(booking, holder)
     booking.end = end
+    booking.sequence += 1  # the new end shows in calendars
     rules.save_holding(
         booking,
-        update_fields=["end", "updated_at"],
+        update_fields=["end", "sequence", "updated_at"],
         on_overlap=lambda: _extend_lost_race(booking, old_end, end),
     )
     rules.record_change(actor, "booking.extend", booking, {"end": audit.jsonable(old_end)}, ["end"])
@@ -231,7 +234,8 @@ def _end(
     before = audit.values(booking, rules.ENDING_AUDIT)
     booking.state = state
     booking.ended_at = ended_at
-    fields = ["state", "ended_at", "updated_at"]
+    booking.sequence += 1  # the state (and maybe the end) shows in calendars
+    fields = ["state", "ended_at", "sequence", "updated_at"]
     if end is not None:
         booking.end = end
         fields.append("end")
@@ -296,7 +300,10 @@ def _move(due, state: str, action: str) -> list[Booking]:
         return []
     ended = state == State.EXPIRED
     Booking.objects.filter(pk__in=[booking.pk for booking in claimed]).update(
-        state=state, ended_at=F("end") if ended else F("ended_at"), updated_at=timezone.now()
+        state=state,
+        ended_at=F("end") if ended else F("ended_at"),
+        sequence=F("sequence") + 1,  # the state shows in calendars
+        updated_at=timezone.now(),
     )
     fields = ["state", "ended_at"]
     for booking in claimed:

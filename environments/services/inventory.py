@@ -167,6 +167,9 @@ def maintenance_window_update(
         setattr(window, field, value)
     now = timezone.now()
     _validate_maintenance(window, now=now)
+    if audit.values(window, MAINTENANCE_AUDIT) == before:
+        return window  # nothing changes: calendars must not see a change (SEQUENCE, DTSTAMP)
+    window.sequence += 1  # every field shows in the window's calendar event
     window.save()
     rules.record_change(actor, "maintenance.update", window, before, MAINTENANCE_AUDIT)
     promote_waitlist(window.environment, now=now)

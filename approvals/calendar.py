@@ -1,0 +1,202 @@
+"""Sign-off deadlines for calendars and feeds (see ``relcal.calendar`` for the contract).
+
+A release awaiting sign-off (scope frozen or testing) gets one event: at its go/no-go milestone,
+or, without one, in the half hour before its go-live. The description lists the roles still
+missing (or holding stale approvals, or a rejection), so an approver sees in their calendar what
+is asked of them. Releases follow their own visibility; the personal feed holds the deadlines of
+releases the user manages or watches and those waiting for the user's own sign-off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+
+from relcal.calendar import FeedQuery, Fingerprint, latest
+from relcal.ical import CONFIRMED, FeedEvent
+from releases.calendar import STATE_LABELS, TIMED_MILESTONE, release_label
+from releases.models import Milestone, MilestoneKind, Release, ReleaseDependency, ScopeItem
+from releases.selectors import visible_release_q
+
+from .models import ReleaseRequirement, SignOff
+from .selectors import AWAITING, approval_status, pending_for, with_approval_data
+
+SIGNOFF = "signoff_deadline"
+KINDS = {SIGNOFF: "Sign-off deadline"}
+
+
+# --- Which rows -------------------------------------------------------------------------------
+
+
+def _releases(query: FeedQuery) -> QuerySet[Release]:
+    user = query.user
+    releases = Release.objects.filter(visible_release_q(user), state__in=AWAITING)
+    if query.teams is not None:
+        releases = releases.filter(team__slug__in=query.teams)
+    if query.releases is not None:
+        releases = releases.filter(pk__in=query.releases)
+    if query.mine:
+        if not getattr(user, "is_authenticated", False):
+            return releases.none()
+        watched = Release.watchers.through.objects.filter(user=user).values("release_id")
+        # A superset of "waiting for my sign-off": releases needing a role one of the user's
+        # groups signs for. ``events`` keeps those actually waiting for them; the fingerprint
+        # covers every candidate, so a sign-off that changes who waits changes the ETag.
+        signing = ReleaseRequirement.objects.filter(group__in=user.groups.all()).values(
+            "release_id"
+        )
+        releases = releases.filter(Q(manager=user) | Q(pk__in=watched) | Q(pk__in=signing))
+    return releases
+
+
+def _deadline(release: Release) -> tuple[Milestone | None, datetime, datetime]:
+    """The deadline's milestone (the earliest go/no-go, if any) and its ``[start, end)``."""
+    gates = [m for m in release.milestones.all() if m.kind == MilestoneKind.GO_NO_GO]
+    gate = min(gates, key=lambda m: (m.at or m.date, m.pk), default=None) if gates else None
+    if gate is None:
+        return None, release.go_live - TIMED_MILESTONE, release.go_live
+    if gate.at is not None:
+        return gate, gate.at, gate.at + TIMED_MILESTONE
+    return gate, gate.date, gate.date + timedelta(days=1)
+
+
+# --- Fingerprint (for ETag and Last-Modified, without building events) -------------------------
+
+
+def _per_release(model, aggregate, field: str = "pk") -> Subquery:
+    """One number per release from a related table, as a correlated subquery."""
+    rows = (
+        model.objects.filter(release=OuterRef("pk"))
+        .order_by()
+        .values("release")
+        .annotate(value=aggregate(field))
+        .values("value")
+    )
+    return Subquery(rows)
+
+
+def fingerprint(query: FeedQuery) -> Fingerprint:
+    if not query.wants(SIGNOFF):
+        return Fingerprint()
+    # The description depends on the sign-offs and on whether they are stale, which is on
+    # everything an approver signs (scope, milestones, dependencies): counted, summed and dated
+    # per release in correlated subqueries, and then over the releases, in one query.
+    number = IntegerField()
+    per_release = {
+        "signoffs": Coalesce(_per_release(SignOff, Max), 0, output_field=number),
+        "signed": _per_release(SignOff, Max, "signed_at"),
+        "scope": Coalesce(_per_release(ScopeItem, Count), 0, output_field=number),
+        "scope_at": _per_release(ScopeItem, Max, "updated_at"),
+        "milestones": Coalesce(_per_release(Milestone, Sum, "sequence"), 0, output_field=number),
+        "milestones_n": Coalesce(_per_release(Milestone, Count), 0, output_field=number),
+        "milestone_at": _per_release(Milestone, Max, "updated_at"),
+        "needs": Coalesce(_per_release(ReleaseDependency, Sum), 0, output_field=number),
+        "needs_n": Coalesce(_per_release(ReleaseDependency, Count), 0, output_field=number),
+        # An approver signs the version of what the release depends on, too.
+        "needs_at": _per_release(ReleaseDependency, Max, "depends_on__updated_at"),
+        "required": Coalesce(_per_release(ReleaseRequirement, Count), 0, output_field=number),
+    }
+    # Prefixed: the names of related managers (``signoffs``, …) are taken on Release.
+    row = (
+        _releases(query)
+        .annotate(**{f"fp_{name}": value for name, value in per_release.items()})
+        .aggregate(
+            count=Count("pk"),
+            ids=Sum("pk"),
+            sequence=Sum("sequence"),
+            updated=Max("updated_at"),
+            team_at=Max("team__updated_at"),
+            **{
+                name: (Max if name.endswith("_at") or name == "signed" else Sum)(f"fp_{name}")
+                for name in per_release
+            },
+        )
+    )
+    names = ("updated", "team_at", "signed", "scope_at", "milestone_at", "needs_at")
+    moments = [row[name] for name in names]
+    return Fingerprint(parts=(tuple(row.values()),), last_modified=latest(*moments))
+
+
+# --- Events -----------------------------------------------------------------------------------
+
+
+def _describe(status, release: Release, gate: Milestone | None, url: str) -> str:
+    problems = status.problems()
+    lines = (
+        ["Waiting for:", *(f"- {problem}" for problem in problems)]
+        if problems
+        else ["Every required sign-off is in."]
+    )
+    when = "the go/no-go meeting" if gate is not None else "the go-live"
+    lines += [
+        "",
+        f"Sign-offs are due by {when}.",
+        f"State: {STATE_LABELS[release.state]}",
+        f"Team: {release.team.name}",
+        "",
+        f"Release page: {settings.SITE_URL}{url}",
+    ]
+    return "\n".join(lines)
+
+
+def signoff_event(release: Release, status, url: str) -> FeedEvent:
+    gate, start, end = _deadline(release)
+    signoffs = status.signoffs
+    moments = [release.updated_at, release.team.updated_at]
+    moments += [s.signed_at for s in signoffs] + [m.updated_at for m in release.milestones.all()]
+    return FeedEvent(
+        kind=SIGNOFF,
+        pk=release.pk,
+        summary=f"{release_label(release)} — sign-off deadline",
+        start=start,
+        end=end,
+        updated=max(moments),
+        # Each part only grows: the release's (times, state), the gate's, and sign-offs are
+        # never deleted.
+        sequence=release.sequence + (gate.sequence if gate else 0) + len(signoffs),
+        status=CONFIRMED,
+        description=_describe(status, release, gate, url),
+        path=url,
+        team=release.team.name,
+        team_slug=release.team.slug,
+        color=release.team.color,
+        categories=(release.team.name, KINDS[SIGNOFF]),
+    )
+
+
+def events(query: FeedQuery) -> Iterator[FeedEvent]:
+    if not query.wants(SIGNOFF):
+        return
+    releases = with_approval_data(_releases(query))
+    if query.mine:
+        releases = releases.prefetch_related("watchers")
+    releases = list(releases)
+    if query.mine:
+        user = query.user
+        waiting = {p.release.pk for p in pending_for(user, releases)}
+        releases = [
+            r
+            for r in releases
+            if r.pk in waiting
+            or r.manager_id == user.pk
+            or any(w.pk == user.pk for w in r.watchers.all())
+        ]
+    for release in releases:
+        _gate, start, end = _deadline(release)
+        if query.start is not None and end <= _moment(query.start, start):
+            continue
+        if query.end is not None and start >= _moment(query.end, start):
+            continue
+        url = reverse("releases:detail", args=[release.pk]) + "#signoffs"
+        yield signoff_event(release, approval_status(release), url)
+
+
+def _moment(bound: datetime, like: date | datetime) -> date | datetime:
+    """``bound`` comparable with ``like``: a local date for all-day deadlines."""
+    return bound if isinstance(like, datetime) else timezone.localdate(bound)

@@ -1,0 +1,217 @@
+"""Environment events for calendars and feeds: bookings and maintenance windows (see
+``relcal.calendar`` for the contract every app's calendar module keeps).
+
+Bookings are shown to everyone signed in, as the environment pages show them (a slot is taken,
+whoever took it), but the release a booking names follows the releases' own visibility. A
+booking stays in calendars until 30 days after it ended or was cancelled (a cancelled one as
+CANCELLED, like a cancelled release), then leaves: CI books environments many times a day, and
+calendars should not carry that history for ever. Maintenance windows are few and stay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+from django.conf import settings
+from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+
+from relcal.calendar import CANCELLED_KEPT, FeedQuery, Fingerprint, latest
+from relcal.ical import CANCELLED, CONFIRMED, FeedEvent
+from releases.calendar import release_label
+from releases.models import Release, Team
+from releases.selectors import visible_release_q
+
+from .models import Booking, BookingState, MaintenanceWindow
+from .selectors import with_release_visibility
+
+BOOKING = "booking"
+MAINTENANCE = "maintenance"
+KINDS = {BOOKING: "Environment booking", MAINTENANCE: "Maintenance"}
+
+# Plain dict: get_FOO_display() costs a translation lookup per call, thousands of times a feed.
+STATE_LABELS = {value: str(label) for value, label in BookingState.choices}
+
+
+def _signed_in(user) -> bool:
+    # Environments are an internal matter: the token-less public feed shows none of them.
+    return bool(getattr(user, "is_authenticated", False))
+
+
+# --- Which rows -------------------------------------------------------------------------------
+
+
+def _kept(query: FeedQuery) -> Q:
+    """Bookings still in calendars: not ended (or cancelled) more than 30 days ago. A booking
+    never ends after its ``end`` (``ended_at <= end``), so the ``end`` condition, which an index
+    serves, only narrows the rows the ``ended_at`` one reads."""
+    cutoff = query.cancelled_cutoff
+    return Q(end__gte=cutoff) & (Q(ended_at__isnull=True) | Q(ended_at__gte=cutoff))
+
+
+def _bookings(query: FeedQuery) -> QuerySet[Booking]:
+    """Every booking the query selects, whatever its age (``_kept`` then drops the old ones)."""
+    user = query.user
+    if not _signed_in(user):
+        return Booking.objects.none()
+    bookings = Booking.objects.all()
+    if query.teams is not None:
+        bookings = bookings.filter(team__slug__in=query.teams)
+    if query.environments is not None:
+        bookings = bookings.filter(environment__slug__in=query.environments)
+    if query.releases is not None:
+        # Only releases the user may see: a filter must not reveal which bookings a private
+        # release has.
+        releases = Release.objects.filter(visible_release_q(user), pk__in=query.releases)
+        bookings = bookings.filter(release__in=releases.values("pk"))
+    if query.mine:
+        # The personal feed: the bookings of the user's teams.
+        bookings = bookings.filter(team__in=Team.objects.filter(members=user).values("pk"))
+    if query.start is not None:
+        bookings = bookings.filter(end__gt=query.start)
+    if query.end is not None:
+        bookings = bookings.filter(start__lt=query.end)
+    return bookings
+
+
+def _maintenance(query: FeedQuery) -> QuerySet[MaintenanceWindow]:
+    # Maintenance belongs to no team and no release: it concerns every team that uses the
+    # environment, so a team filter keeps it, while a feed of chosen releases or of "my
+    # releases" leaves it out (as freezes do).
+    if not _signed_in(query.user) or query.releases is not None or query.mine:
+        return MaintenanceWindow.objects.none()
+    windows = MaintenanceWindow.objects.all()
+    if query.environments is not None:
+        windows = windows.filter(environment__slug__in=query.environments)
+    if query.start is not None:
+        windows = windows.filter(end__gt=query.start)
+    if query.end is not None:
+        windows = windows.filter(start__lt=query.end)
+    return windows
+
+
+# --- Fingerprint (for ETag and Last-Modified, without building events) -------------------------
+
+
+def fingerprint(query: FeedQuery) -> Fingerprint:
+    parts: list = []
+    moments: list[datetime | None] = []
+    if query.wants(BOOKING):
+        cutoff = query.cancelled_cutoff
+        kept = _kept(query)
+        dropped = Q(end__lt=cutoff) | Q(ended_at__lt=cutoff)
+        # One aggregate over the bookings kept and those dropped in the last 30 days (older
+        # drops are older than any copy a client still revalidates by date).
+        row = (
+            _bookings(query)
+            .filter(end__gte=cutoff - CANCELLED_KEPT)
+            .aggregate(
+                count=Count("pk", filter=kept),
+                ids=Sum("pk", filter=kept),
+                sequence=Sum("sequence", filter=kept),
+                updated=Max("updated_at", filter=kept),
+                # The event shows the team's, the environment's and the release's names too.
+                # (Aliases must not be relation names: ``release`` would shadow the join.)
+                team_at=Max("team__updated_at", filter=kept),
+                environment_at=Max("environment__updated_at", filter=kept),
+                release_at=Max("release__updated_at", filter=kept),
+                named=Count("pk", filter=kept & visible_release_q(query.user, "release__")),
+                dropped=Max(Coalesce("ended_at", "end"), filter=dropped),
+            )
+        )
+        # A booking leaving the calendar 30 days after it ended is a change too.
+        left_at = row["dropped"] + CANCELLED_KEPT if row["dropped"] else None
+        parts.append(tuple(row.values()))
+        moments += [row["updated"], row["team_at"], row["environment_at"], row["release_at"]]
+        moments.append(left_at)
+    if query.wants(MAINTENANCE):
+        row = _maintenance(query).aggregate(
+            count=Count("pk"),
+            ids=Sum("pk"),
+            sequence=Sum("sequence"),
+            updated=Max("updated_at"),
+            environment_at=Max("environment__updated_at"),
+        )
+        parts.append(tuple(row.values()))
+        moments += [row["updated"], row["environment_at"]]
+    return Fingerprint(parts=tuple(parts), last_modified=latest(*moments))
+
+
+# --- Events -----------------------------------------------------------------------------------
+
+
+class _Paths(dict):
+    """``slug -> environment page path``: ``reverse()`` once per environment, not per event."""
+
+    def __missing__(self, slug: str) -> str:
+        path = self[slug] = reverse("environments:detail", args=[slug])
+        return path
+
+
+def booking_event(booking: Booking, paths: _Paths | None = None) -> FeedEvent:
+    environment, team = booking.environment, booking.team
+    cancelled = booking.state == BookingState.CANCELLED
+    summary = f"{environment.name} — {team.name}: {booking.purpose}"
+    url = (paths if paths is not None else _Paths())[environment.slug]
+    lines = [f"{environment.name} booked by {team.name}", f"State: {STATE_LABELS[booking.state]}"]
+    # ``release_visible`` is annotated by ``with_release_visibility``; without it, name nothing.
+    if booking.release_id and getattr(booking, "release_visible", False):
+        lines.append(f"Release: {release_label(booking.release)}")
+    lines += ["", f"Environment: {settings.SITE_URL}{url}"]
+    return FeedEvent(
+        kind=BOOKING,
+        pk=booking.pk,
+        summary=f"Cancelled: {summary}" if cancelled else summary,
+        start=booking.start,
+        end=booking.end,
+        updated=max(booking.updated_at, environment.updated_at),
+        sequence=booking.sequence,
+        status=CANCELLED if cancelled else CONFIRMED,
+        description="\n".join(lines),
+        path=url,
+        team=team.name,
+        team_slug=team.slug,
+        color=team.color,
+        categories=(team.name, KINDS[BOOKING]),
+    )
+
+
+def maintenance_event(window: MaintenanceWindow, paths: _Paths | None = None) -> FeedEvent:
+    environment = window.environment
+    url = (paths if paths is not None else _Paths())[environment.slug]
+    return FeedEvent(
+        kind=MAINTENANCE,
+        pk=window.pk,
+        summary=f"{environment.name} — maintenance: {window.reason}",
+        start=window.start,
+        end=window.end,
+        updated=max(window.updated_at, environment.updated_at),
+        sequence=window.sequence,
+        status=CONFIRMED,
+        description="\n".join(
+            [
+                f"{environment.name} is under maintenance: nobody can book it in this window.",
+                "",
+                window.reason,
+                "",
+                f"Environment: {settings.SITE_URL}{url}",
+            ]
+        ),
+        path=url,
+        categories=(environment.name, KINDS[MAINTENANCE]),
+    )
+
+
+def events(query: FeedQuery) -> Iterator[FeedEvent]:
+    paths = _Paths()
+    if query.wants(BOOKING):
+        bookings = with_release_visibility(
+            _bookings(query).filter(_kept(query)), query.user
+        ).select_related("environment", "team", "release__team")
+        for booking in bookings:
+            yield booking_event(booking, paths)
+    if query.wants(MAINTENANCE):
+        for window in _maintenance(query).select_related("environment"):
+            yield maintenance_event(window, paths)
