@@ -6,5 +6,11 @@ class ApprovalsConfig(AppConfig):
     verbose_name = "Approvals and audit"
 
     def ready(self) -> None:
+        from releases.panels import register_release_panel
+
         # The gate, the requirements snapshot, membership observers and the SQLite purge switch.
         from . import receivers  # noqa: F401
+        from .panels import signoff_panel_context
+
+        # The "Sign-offs" panel on the release page: releases renders it without importing us.
+        register_release_panel("approvals/_release_panel.html", signoff_panel_context, order=10)

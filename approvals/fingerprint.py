@@ -10,9 +10,11 @@ fingerprints still verify against the snapshots stored with them.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 
 from relcal.audit import canonical_json, jsonable, sha256
 from releases.models import MilestoneKind, Release, ReleaseDependency, ScopeItem
@@ -99,8 +101,16 @@ _LABELS = {
 }
 
 
+def _moment(value: str | None) -> str:
+    """An ISO time from the snapshot as a person reads it, in the portal's time zone."""
+    if not value or "T" not in value:
+        return value or ""
+    moment = timezone.localtime(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    return moment.strftime("%Y-%m-%d %H:%M %Z")
+
+
 def _window(value: dict) -> str:
-    return f"{value['start']} – {value['end']}"
+    return f"{_moment(value['start'])} – {_moment(value['end'])}"
 
 
 def _scope_label(item: dict) -> str:
@@ -115,7 +125,7 @@ def _milestone_label(item: dict) -> str:
 
 
 def _milestone_when(item: dict) -> str:
-    return item["date"] or item["at"]
+    return item["date"] or _moment(item["at"])
 
 
 def _dependency_label(item: dict) -> str:

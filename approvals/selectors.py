@@ -85,7 +85,7 @@ class RoleStatus:
         out = []
         for signoff in self.rejecting:
             out.append(f"{self.label}: rejected by {signoff.signer_name} (“{signoff.comment}”)")
-        if self.missing:
+        if self.missing and not self.rejecting:  # a reject is the blocker to name
             have = len(self.counted)
             text = f"{self.label}: {have} of {self.requirement.count} approvals"
             if self.stale:

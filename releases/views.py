@@ -44,6 +44,7 @@ from .models import (
     ReleaseState,
     ScopeItem,
 )
+from .panels import render_release_panels
 
 PAGE_SIZE = 50
 GET_OR_POST = require_http_methods(["GET", "POST"])
@@ -200,6 +201,8 @@ def _detail_response(request: HttpRequest, pk: int, status: int = 200, **forms) 
     # A refused form replaces the fresh one, and is shown even where a fresh one would not be
     # offered (e.g. the scope froze meanwhile), so that its error reaches the user.
     context.update(forms)
+    # What other apps show here (sign-offs, …), registered by them: see releases/panels.py.
+    context["panels"] = render_release_panels(request, release)
     return render(request, "releases/release_detail.html", context, status=status)
 
 
