@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from releases import permissions as release_perms
+from releases.api.views import FilterBackend
 from releases.models import Release
 
 from . import selectors, services
@@ -151,7 +152,8 @@ class SignOffViewSet(
 
     serializer_class = SignOffSerializer
     filterset_class = SignOffFilter
-    filter_backends = [filters.DjangoFilterBackend]
+    # The project's backend: NUL characters and out-of-range times are 400s, not 500s.
+    filter_backends = [FilterBackend]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # drf-spectacular builds the schema
@@ -263,7 +265,8 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = AuditEventSerializer
     filterset_class = AuditEventFilter
-    filter_backends = [filters.DjangoFilterBackend]
+    # The project's backend: NUL characters and out-of-range times are 400s, not 500s.
+    filter_backends = [FilterBackend]
     lookup_value_regex = r"[0-9]+"
 
     def get_queryset(self):

@@ -3,6 +3,7 @@ every endpoint; lists at a constant number of queries."""
 
 from __future__ import annotations
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -202,3 +203,19 @@ def test_the_schema_describes_the_approvals_endpoints(api, admin):
     paths = schema.json()["paths"]
     for path in ("/api/v1/signoffs/", "/api/v1/signoffs/pending/", "/api/v1/audit-events/"):
         assert path in paths
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        # An offset PostgreSQL refuses (beyond ±15:59): read in UTC, a valid (empty) question.
+        ("since=3943-11-04T13:49:24%2B20:35", 200),
+        ("until=9999-12-31T23:00:00-05:00", 400),  # past the end of time in UTC
+        ("action=%00", 400),  # PostgreSQL refuses NUL characters in text
+    ],
+)
+def test_the_audit_list_answers_hostile_filters_without_a_server_error(api, admin, query, status):
+    response = api.as_user(admin).get(f"/api/v1/audit-events/?{query}")
+    assert response.status_code == status
+    if status == 200:
+        assert response.data["results"] == []
