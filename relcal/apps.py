@@ -1,4 +1,13 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _sync_schedules(sender, **kwargs) -> None:
+    # Once per migrate, after django_celery_beat's tables exist.
+    if sender.name == "django_celery_beat":
+        from . import schedules
+
+        schedules.sync()
 
 
 class RelcalConfig(AppConfig):
@@ -7,3 +16,17 @@ class RelcalConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)
+
+        post_migrate.connect(_sync_schedules, dispatch_uid="relcal-sync-schedules")
+
+        from releases.signals import transitioned
+
+        transitioned.connect(_scan_soon, dispatch_uid="relcal-scan-on-transition")
+
+
+def _scan_soon(sender, *, to_state: str, **kwargs) -> None:
+    # A frozen scope asks for sign-offs now: scan after commit rather than within a minute.
+    if to_state == "scope_frozen":
+        from . import notify
+
+        notify.kick()

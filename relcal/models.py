@@ -127,3 +127,61 @@ class FeedToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"
+
+
+class Delivery(models.Model):
+    """One reminder to one person: the unique key (kind, object, recipient, due) is what makes
+    it go out at most once, however often the scan finds it (DESIGN.md invariant 6).
+
+    Rows are created ``pending`` by the scan and claimed by a worker with a conditional update
+    (``pending`` → ``sending``) before anything is sent; see ``relcal.notify``.
+    """
+
+    kind = models.CharField(max_length=50)
+    object_type = models.CharField(max_length=100, help_text="app_label.model of the subject.")
+    object_id = models.BigIntegerField()
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    due = models.DateTimeField()
+    channel = models.CharField(max_length=20, default="email")
+    state = models.CharField(
+        max_length=10, choices=DeliveryState.choices, default=DeliveryState.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # When a pending row may next be tried: ``due`` at first, later than that after a failure.
+    next_attempt_at = models.DateTimeField()
+    # When a deliver task was last handed to the broker; the scan hands it again if it is lost.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    subject = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-due", "-id"]
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "object_type", "object_id", "recipient", "due"],
+                name="delivery_once_per_key",
+            ),
+        ]
+        indexes = [
+            # The scan's two questions: pending rows that may be tried now, and claims that
+            # a killed worker left behind.
+            models.Index(fields=["state", "next_attempt_at"], name="delivery_state_next"),
+            models.Index(fields=["state", "claimed_at"], name="delivery_state_claimed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.object_type}#{self.object_id} to {self.recipient_id}"

@@ -26,6 +26,7 @@ from rest_framework.authtoken.models import Token
 from approvals import services as approvals
 from environments import services as environment_services
 from environments.models import Environment
+from relcal.models import Delivery
 from releases import roles, services
 from releases.models import (
     FreezeWindow,
@@ -133,6 +134,14 @@ def one_of_each(make_release, manager, admin, search, soon):
     CrontabSchedule.objects.create()
     SolarSchedule.objects.create(event="sunrise", latitude=52, longitude=4)
     ClockedSchedule.objects.create(clocked_time=soon)
+    Delivery.objects.create(  # written by the reminder scan only; the admin shows it read-only
+        kind="milestone.upcoming",
+        object_type="releases.milestone",
+        object_id=release.milestones.get().pk,
+        recipient=admin,
+        due=soon,
+        next_attempt_at=soon,
+    )
     return release
 
 

@@ -1,0 +1,137 @@
+"""Booking reminders: starting soon, ending soon, expired automatically (not released by its
+end), and a waitlisted slot granted. Each goes to whoever booked (or queued); if nobody is on
+record, to the booking team's members. Delivery is ``relcal.notify``'s business."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+from django.urls import reverse
+from django.utils import timezone
+
+from relcal import notify
+
+from .models import HOLDING, Booking, BookingState, WaitlistEntry, WaitlistState
+from .services import booking_expire_due
+
+STARTING = "booking.starting"
+ENDING = "booking.ending"
+EXPIRED = "booking.expired"
+GRANTED = "waitlist.granted"
+SOON = timedelta(minutes=15)
+
+
+def _people(holder, who) -> list:
+    if who is not None:
+        return [who] if who.is_active and who.email else []
+    return [u for u in holder.team.members.all() if u.is_active and u.email]
+
+
+def _bookings():
+    return Booking.objects.select_related("environment", "booked_by", "team").prefetch_related(
+        "team__members"
+    )
+
+
+def starting_soon(now: datetime, since: datetime) -> Iterator[notify.Reminder]:
+    due = _bookings().filter(state=BookingState.CONFIRMED, start__gt=since + SOON)
+    for booking in due.filter(start__lte=now + SOON):
+        for user in _people(booking, booking.booked_by):
+            yield notify.Reminder(STARTING, booking, user, booking.start - SOON)
+
+
+def ending_soon(now: datetime, since: datetime) -> Iterator[notify.Reminder]:
+    # Range on ``end`` per holding state: the (state, end) index answers it.
+    due = _bookings().filter(state__in=HOLDING, end__gt=since + SOON, end__lte=now + SOON)
+    for booking in due:
+        for user in _people(booking, booking.booked_by):
+            yield notify.Reminder(ENDING, booking, user, booking.end - SOON)
+
+
+def expired(now: datetime, since: datetime) -> Iterator[notify.Reminder]:
+    # Expiry is the Environments app's periodic job; the scan runs it first, so that what it
+    # expires (and the waitlist entries it grants) is reminded in the same pass.
+    booking_expire_due(now=now)
+    due = _bookings().filter(state=BookingState.EXPIRED, end__gt=since, end__lte=now)
+    for booking in due:
+        for user in _people(booking, booking.booked_by):
+            yield notify.Reminder(EXPIRED, booking, user, booking.end)
+
+
+def granted(now: datetime, since: datetime) -> Iterator[notify.Reminder]:
+    entries = (
+        WaitlistEntry.objects.filter(
+            state=WaitlistState.GRANTED, granted_at__gt=since, granted_at__lte=now
+        )
+        .select_related("environment", "requested_by", "team", "granted_booking")
+        .prefetch_related("team__members")
+    )
+    for entry in entries:
+        for user in _people(entry, entry.requested_by):
+            yield notify.Reminder(GRANTED, entry, user, entry.granted_at)
+
+
+def _when(start: datetime, end: datetime) -> str:
+    fmt = "%a %d %b %H:%M"
+    return (
+        f"{timezone.localtime(start).strftime(fmt)} to "
+        f"{timezone.localtime(end).strftime(fmt)} {timezone.localtime(end).strftime('%Z')}"
+    )
+
+
+def _booking_message(kind: str):
+    words = {
+        STARTING: ("Your booking of {env} starts in 15 minutes", "Open my bookings"),
+        ENDING: ("Your booking of {env} ends in 15 minutes", "Extend or release it"),
+        EXPIRED: ("Your booking of {env} expired", "Open my bookings"),
+    }
+    subject, action = words[kind]
+
+    def message(booking: Booking, delivery) -> notify.Message:
+        lines = [f"{booking.purpose} ({booking.team.name}): {_when(booking.start, booking.end)}."]
+        if kind == EXPIRED:
+            lines.append("It was not released by its end, so Relcal released it for you.")
+        return notify.Message(
+            subject=subject.format(env=booking.environment.name),
+            lines=lines,
+            link=reverse("environments:my-bookings"),
+            action=action,
+        )
+
+    return message
+
+
+def _booking_still_due(kind: str):
+    def still_due(booking: Booking, delivery) -> bool:
+        if kind == EXPIRED:
+            return booking.state == BookingState.EXPIRED
+        moment = booking.start if kind == STARTING else booking.end
+        # Cancelled, released, or moved (extended): the new end has its own reminder.
+        return booking.is_holding and moment - SOON == delivery.due
+
+    return still_due
+
+
+def _granted_message(entry: WaitlistEntry, delivery) -> notify.Message:
+    return notify.Message(
+        subject=f"Your waitlisted slot on {entry.environment.name} is yours",
+        lines=[
+            f"{entry.purpose} ({entry.team.name}): {_when(entry.start, entry.end)}.",
+            "The slot came free and Relcal booked it for your team.",
+        ],
+        link=reverse("environments:my-bookings"),
+        action="Open my bookings",
+    )
+
+
+for _kind, _rule in ((STARTING, starting_soon), (ENDING, ending_soon), (EXPIRED, expired)):
+    notify.register(
+        _kind,
+        model=Booking,
+        rule=_rule,
+        message=_booking_message(_kind),
+        still_due=_booking_still_due(_kind),
+    )
+# After ``expired``: the expiry it runs may grant waitlist entries.
+notify.register(GRANTED, model=WaitlistEntry, rule=granted, message=_granted_message)

@@ -1,0 +1,55 @@
+"""The periodic schedules, declared once here and synced into django-celery-beat (on migrate and
+with ``manage.py sync_schedules``), so that operators see and adjust them in the admin.
+
+Syncing creates what is missing and leaves what an operator changed (interval, enabled) alone;
+``--reset`` puts the declared values back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Schedule:
+    name: str
+    task: str
+    every_seconds: int
+    description: str
+
+
+SCHEDULES = [
+    Schedule(
+        name="Reminders: scan for due reminders",
+        task="relcal.scan_reminders",
+        every_seconds=60,
+        description="Creates the due reminders (milestones, sign-offs, bookings), expires "
+        "overdue bookings and hands the deliveries to the workers.",
+    ),
+]
+
+
+def sync(*, reset: bool = False) -> list[str]:
+    """Create (or with ``reset`` restore) each declared schedule; returns the names touched."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    touched = []
+    for schedule in SCHEDULES:
+        interval, _ = IntervalSchedule.objects.get_or_create(
+            every=schedule.every_seconds, period=IntervalSchedule.SECONDS
+        )
+        defaults = {
+            "task": schedule.task,
+            "interval": interval,
+            "description": schedule.description,
+            "enabled": True,
+        }
+        task, created = PeriodicTask.objects.get_or_create(name=schedule.name, defaults=defaults)
+        if created:
+            touched.append(schedule.name)
+        elif reset or task.task != schedule.task:
+            for field, value in defaults.items():
+                setattr(task, field, value)
+            task.save()
+            touched.append(schedule.name)
+    return touched
