@@ -55,7 +55,7 @@ def _releases(query: FeedQuery) -> QuerySet[Release]:
     return releases
 
 
-def _deadline(release: Release) -> tuple[Milestone | None, datetime, datetime]:
+def deadline(release: Release) -> tuple[Milestone | None, datetime, datetime]:
     """The deadline's milestone (the earliest go/no-go, if any) and its ``[start, end)``."""
     gates = [m for m in release.milestones.all() if m.kind == MilestoneKind.GO_NO_GO]
     gate = min(gates, key=lambda m: (m.at or m.date, m.pk), default=None) if gates else None
@@ -146,7 +146,7 @@ def _describe(status, release: Release, gate: Milestone | None, url: str) -> str
 
 
 def signoff_event(release: Release, status, url: str) -> FeedEvent:
-    gate, start, end = _deadline(release)
+    gate, start, end = deadline(release)
     signoffs = status.signoffs
     moments = [release.updated_at, release.team.updated_at]
     moments += [s.signed_at for s in signoffs] + [m.updated_at for m in release.milestones.all()]
@@ -188,7 +188,7 @@ def events(query: FeedQuery) -> Iterator[FeedEvent]:
             or any(w.pk == user.pk for w in r.watchers.all())
         ]
     for release in releases:
-        _gate, start, end = _deadline(release)
+        _gate, start, end = deadline(release)
         if query.start is not None and end <= _moment(query.start, start):
             continue
         if query.end is not None and start >= _moment(query.end, start):

@@ -1,22 +1,40 @@
-"""Sign-off reminders: to each approver of a required role while a release awaits their
-sign-off, when it is requested (the requirements are taken as the scope freezes) and then
-daily. Who is still asked is ``selectors.pending_for``'s answer, so the reminder and the
-"waiting for you" list never disagree. Delivery is ``relcal.notify``'s business."""
+"""Sign-off reminders.
+
+- Pending: to each approver of a required role while a release awaits their sign-off, when it is
+  requested (the requirements are taken as the scope freezes) and then daily. Who is still asked
+  is ``selectors.pending_for``'s answer, so the reminder and the "waiting for you" list never
+  disagree.
+- Escalation: when the sign-off deadline (the go/no-go milestone, else an hour before go-live,
+  as in the calendar feeds) is near and a required sign-off is still missing, rejected or
+  stale, to the release manager and every member of the missing roles' groups.
+
+Delivery is ``relcal.notify``'s business.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
-from django.contrib.auth import get_user_model
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
 
 from relcal import notify
 from releases.models import Release
 
 from . import selectors
+from .calendar import deadline
 
 SIGNOFF_PENDING = "signoff.pending"
+SIGNOFF_ESCALATION = "signoff.escalation"
 DAY = timedelta(days=1)
+FORMAT = "%a %d %b %Y %H:%M %Z"
+
+
+def escalate_before() -> timedelta:
+    """How long before the sign-off deadline a missing sign-off is escalated (hours)."""
+    return timedelta(hours=getattr(settings, "RELCAL_SIGNOFF_ESCALATION_HOURS", 24))
 
 
 def _latest_due(requested: datetime, now: datetime) -> datetime:
@@ -24,12 +42,16 @@ def _latest_due(requested: datetime, now: datetime) -> datetime:
     return requested + DAY * ((now - requested) // DAY)
 
 
+def _awaiting():
+    return selectors.awaiting_releases().prefetch_related(
+        "approval_requirements__group__user_set", "milestones"
+    )
+
+
 def pending_signoffs(now: datetime, since: datetime) -> Iterator[notify.Reminder]:
     # Releases awaiting sign-off are few at any time; their data comes in a fixed number of
-    # queries, and the approvers of their groups in one more.
-    releases = list(
-        selectors.awaiting_releases().prefetch_related("approval_requirements__group__user_set")
-    )
+    # queries, the approvers of their groups in one more.
+    releases = list(_awaiting())
     approvers: dict[int, object] = {}
     groups_of: dict[int, set[int]] = {}
     for release in releases:
@@ -39,47 +61,131 @@ def pending_signoffs(now: datetime, since: datetime) -> Iterator[notify.Reminder
             for user in requirement.group.user_set.all():
                 approvers.setdefault(user.pk, user)
                 groups_of.setdefault(user.pk, set()).add(requirement.group_id)
+    asked: dict[int, list] = {}
     for pk, user in approvers.items():
-        if not user.is_active or not user.email:
-            continue
         # pending_for only compares these with the releases' requirement groups.
         user._relcal_signing_groups = groups_of[pk]
-        asked = {
-            pending.release.pk: pending.release for pending in selectors.pending_for(user, releases)
-        }
-        for release in asked.values():
-            requested = min(r.taken_at for r in release.approval_requirements.all())
-            if requested > now:
-                continue
-            due = _latest_due(requested, now)
-            if due > since:
-                yield notify.Reminder(SIGNOFF_PENDING, release, user, due)
+        for pending in selectors.pending_for(user, releases):
+            asked.setdefault(pending.release.pk, []).append(user)
+    for release in releases:
+        if release.pk not in asked:
+            continue
+        requested = min(r.taken_at for r in release.approval_requirements.all())
+        if requested > now:
+            continue
+        due = _latest_due(requested, now)
+        if due > since:
+            yield notify.Reminder(
+                SIGNOFF_PENDING, release, due, notify.reachable(asked[release.pk])
+            )
 
 
-def _pending_roles(release: Release, user) -> list[str]:
+def _moment(value: date | datetime) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    return timezone.make_aware(datetime.combine(value, time.min))  # an all-day go/no-go
+
+
+def escalations(now: datetime, since: datetime) -> Iterator[notify.Reminder]:
+    before = escalate_before()
+    for release in _awaiting():
+        _, start, _ = deadline(release)
+        due = _moment(start) - before
+        if not since < due <= now:
+            continue
+        status = selectors.approval_status(release)
+        groups = [
+            role.requirement.group
+            for role in status.roles
+            if not role.satisfied and role.requirement.group is not None
+        ]
+        if status.complete:
+            continue
+        people = [release.manager, *(u for group in groups for u in group.user_set.all())]
+        yield notify.Reminder(SIGNOFF_ESCALATION, release, due, notify.reachable(people))
+
+
+def _roles(release: Release, user) -> list[str]:
+    """The roles still waiting: for ``user``'s sign-off, or (``None``) for anyone's."""
     fresh = selectors.with_approval_data(Release.objects.filter(pk=release.pk))
+    if user is None:
+        status = selectors.approval_status(fresh.get())
+        return [role.label for role in status.roles if not role.satisfied]
     return [pending.role.label for pending in selectors.pending_for(user, fresh)]
 
 
+def _sign_url(release: Release) -> str:
+    return reverse("admin:approvals_signoff_sign", args=[release.pk])
+
+
 def _message(release: Release, delivery) -> notify.Message:
-    roles = _pending_roles(release, delivery.recipient) or ["sign-off"]
+    roles = ", ".join(_roles(release, delivery.recipient) or ["sign-off"])
+    whose = "your" if delivery.recipient else "a"
     return notify.Message(
-        subject=f"Sign-off needed: {release.name} ({', '.join(roles)})",
+        subject=f"Sign-off needed: {release.name} ({roles})",
         lines=[
-            f"{release.name} ({release.team.name}, version {release.version}) awaits your "
-            f"sign-off as {', '.join(roles)}.",
-            f"Go-live: {release.go_live:%a %d %b %Y %H:%M} UTC.",
+            f"{release.name} ({release.team.name}, version {release.version}) awaits {whose} "
+            f"sign-off as {roles}.",
+            f"Go-live: {timezone.localtime(release.go_live).strftime(FORMAT)}.",
         ],
-        link=release.get_absolute_url(),
+        link=_sign_url(release),
         action="Review and sign off",
     )
 
 
 def _still_due(release: Release, delivery) -> bool:
-    user = get_user_model().objects.get(pk=delivery.recipient_id)
-    return bool(_pending_roles(release, user))
+    return bool(_roles(release, delivery.recipient))
+
+
+def _escalation_message(release: Release, delivery) -> notify.Message:
+    release = selectors.with_approval_data(Release.objects.filter(pk=release.pk)).get()
+    status = selectors.approval_status(release)
+    gate, start, _ = deadline(release)
+    when = (
+        timezone.localtime(start).strftime(FORMAT)
+        if isinstance(start, datetime)
+        else start.strftime("%a %d %b %Y")
+    )
+    what = "the go/no-go" if gate is not None else "go-live"
+    return notify.Message(
+        subject=f"Sign-offs still missing for {release.name} before {what} on {when}",
+        lines=[
+            f"{release.name} ({release.team.name}, version {release.version}) cannot be "
+            f"approved yet:",
+            *status.problems(),
+            f"Go-live: {timezone.localtime(release.go_live).strftime(FORMAT)}.",
+        ],
+        link=_sign_url(release),
+        action="Review and sign off",
+    )
+
+
+def _escalation_still_due(release: Release, delivery) -> bool:
+    if not _roles(release, None):
+        return False  # signed off in the meantime
+    _, start, _ = deadline(Release.objects.prefetch_related("milestones").get(pk=release.pk))
+    return _moment(start) - escalate_before() == delivery.due  # moved: it has its own
+
+
+def _team(release: Release) -> list[int]:
+    return [release.team_id]
 
 
 notify.register(
-    SIGNOFF_PENDING, model=Release, rule=pending_signoffs, message=_message, still_due=_still_due
+    SIGNOFF_PENDING,
+    label="A release awaits my sign-off",
+    model=Release,
+    rule=pending_signoffs,
+    message=_message,
+    still_due=_still_due,
+    teams=_team,
+)
+notify.register(
+    SIGNOFF_ESCALATION,
+    label="Sign-offs are still missing close to the go/no-go",
+    model=Release,
+    rule=escalations,
+    message=_escalation_message,
+    still_due=_escalation_still_due,
+    teams=_team,
 )

@@ -204,6 +204,8 @@ class Booking(models.Model):
             models.Index(fields=["environment", "start"], name="booking_env_start"),
             # Expiry looks for holding bookings past their end, across environments.
             models.Index(fields=["state", "end"], name="booking_state_end"),
+            # The "starting soon" reminder looks for confirmed bookings by start.
+            models.Index(fields=["state", "start"], name="booking_state_start"),
         ]
 
     def __str__(self) -> str:
@@ -259,6 +261,8 @@ class WaitlistEntry(models.Model):
         ]
         indexes = [
             models.Index(fields=["environment", "state", "created_at"], name="waitlist_fifo"),
+            # The "slot granted" reminder looks for recent grants.
+            models.Index(fields=["state", "granted_at"], name="waitlist_state_granted"),
         ]
 
     def __str__(self) -> str:

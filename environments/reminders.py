@@ -22,10 +22,8 @@ GRANTED = "waitlist.granted"
 SOON = timedelta(minutes=15)
 
 
-def _people(holder, who) -> list:
-    if who is not None:
-        return [who] if who.is_active and who.email else []
-    return [u for u in holder.team.members.all() if u.is_active and u.email]
+def _people(holder, who) -> tuple:
+    return notify.reachable([who] if who is not None else holder.team.members.all())
 
 
 def _bookings():
@@ -37,16 +35,18 @@ def _bookings():
 def starting_soon(now: datetime, since: datetime) -> Iterator[notify.Reminder]:
     due = _bookings().filter(state=BookingState.CONFIRMED, start__gt=since + SOON)
     for booking in due.filter(start__lte=now + SOON):
-        for user in _people(booking, booking.booked_by):
-            yield notify.Reminder(STARTING, booking, user, booking.start - SOON)
+        yield notify.Reminder(
+            STARTING, booking, booking.start - SOON, _people(booking, booking.booked_by)
+        )
 
 
 def ending_soon(now: datetime, since: datetime) -> Iterator[notify.Reminder]:
     # Range on ``end`` per holding state: the (state, end) index answers it.
     due = _bookings().filter(state__in=HOLDING, end__gt=since + SOON, end__lte=now + SOON)
     for booking in due:
-        for user in _people(booking, booking.booked_by):
-            yield notify.Reminder(ENDING, booking, user, booking.end - SOON)
+        yield notify.Reminder(
+            ENDING, booking, booking.end - SOON, _people(booking, booking.booked_by)
+        )
 
 
 def expired(now: datetime, since: datetime) -> Iterator[notify.Reminder]:
@@ -55,8 +55,7 @@ def expired(now: datetime, since: datetime) -> Iterator[notify.Reminder]:
     booking_expire_due(now=now)
     due = _bookings().filter(state=BookingState.EXPIRED, end__gt=since, end__lte=now)
     for booking in due:
-        for user in _people(booking, booking.booked_by):
-            yield notify.Reminder(EXPIRED, booking, user, booking.end)
+        yield notify.Reminder(EXPIRED, booking, booking.end, _people(booking, booking.booked_by))
 
 
 def granted(now: datetime, since: datetime) -> Iterator[notify.Reminder]:
@@ -68,8 +67,7 @@ def granted(now: datetime, since: datetime) -> Iterator[notify.Reminder]:
         .prefetch_related("team__members")
     )
     for entry in entries:
-        for user in _people(entry, entry.requested_by):
-            yield notify.Reminder(GRANTED, entry, user, entry.granted_at)
+        yield notify.Reminder(GRANTED, entry, entry.granted_at, _people(entry, entry.requested_by))
 
 
 def _when(start: datetime, end: datetime) -> str:
@@ -82,9 +80,9 @@ def _when(start: datetime, end: datetime) -> str:
 
 def _booking_message(kind: str):
     words = {
-        STARTING: ("Your booking of {env} starts in 15 minutes", "Open my bookings"),
+        STARTING: ("Your booking of {env} starts in 15 minutes", "Open the booking"),
         ENDING: ("Your booking of {env} ends in 15 minutes", "Extend or release it"),
-        EXPIRED: ("Your booking of {env} expired", "Open my bookings"),
+        EXPIRED: ("Your booking of {env} ran past its end and was released", "Book again"),
     }
     subject, action = words[kind]
 
@@ -95,7 +93,7 @@ def _booking_message(kind: str):
         return notify.Message(
             subject=subject.format(env=booking.environment.name),
             lines=lines,
-            link=reverse("environments:my-bookings"),
+            link=f"{reverse('environments:my-bookings')}#booking-{booking.pk}",
             action=action,
         )
 
@@ -125,13 +123,30 @@ def _granted_message(entry: WaitlistEntry, delivery) -> notify.Message:
     )
 
 
-for _kind, _rule in ((STARTING, starting_soon), (ENDING, ending_soon), (EXPIRED, expired)):
+def _team(holder) -> list[int]:
+    return [holder.team_id]
+
+
+for _kind, _label, _rule in (
+    (STARTING, "My booking starts soon", starting_soon),
+    (ENDING, "My booking ends soon", ending_soon),
+    (EXPIRED, "My booking was released at its end (overdue)", expired),
+):
     notify.register(
         _kind,
+        label=_label,
         model=Booking,
         rule=_rule,
         message=_booking_message(_kind),
         still_due=_booking_still_due(_kind),
+        teams=_team,
     )
 # After ``expired``: the expiry it runs may grant waitlist entries.
-notify.register(GRANTED, model=WaitlistEntry, rule=granted, message=_granted_message)
+notify.register(
+    GRANTED,
+    label="A slot I waitlisted is granted",
+    model=WaitlistEntry,
+    rule=granted,
+    message=_granted_message,
+    teams=_team,
+)

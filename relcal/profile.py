@@ -1,20 +1,24 @@
-"""The profile page: a user's calendar feed links, listed, named, created and revoked."""
+"""The profile page: a user's calendar feed links (listed, named, created and revoked) and how
+they get each kind of reminder (right away, in a daily digest, or not at all)."""
 
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from releases.selectors import visible_teams
 
-from . import calendar, tokens
+from . import calendar, notify, tokens
 from .feeds import NEW_FEED_SESSION_KEY
-from .models import FeedToken
+from .models import FeedToken, NotificationMode
 
 
 class FeedTokenForm(forms.Form):
@@ -36,6 +40,31 @@ class FeedTokenForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["teams"].choices = [(t.slug, t.name) for t in teams]
         self.fields["kinds"].choices = list(calendar.kinds().items())
+
+
+class PreferencesForm(forms.Form):
+    """One choice per reminder kind; a kind missing from a submission keeps its setting."""
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        current = dict(user.notification_preferences.values_list("kind", "mode"))
+        for name, kind in notify.kinds().items():
+            self.fields[name] = forms.ChoiceField(
+                label=kind.label,
+                choices=NotificationMode.choices,
+                initial=current.get(name, NotificationMode.IMMEDIATE),
+                widget=forms.RadioSelect,
+                required=False,
+            )
+
+    def save(self, user) -> int:
+        changed = 0
+        with transaction.atomic():
+            for name in self.changed_data:
+                if self.cleaned_data[name]:
+                    notify.set_mode(user, name, self.cleaned_data[name])
+                    changed += 1
+        return changed
 
 
 class RenameForm(forms.Form):
@@ -65,6 +94,17 @@ def profile(request: HttpRequest) -> HttpResponse:
                 "webcal": tokens.webcal_url(raw),
             }
             return redirect("profile")
+    return _page(request, form, teams, status=400 if form.is_bound and form.errors else 200)
+
+
+def _page(
+    request: HttpRequest,
+    form: FeedTokenForm,
+    teams: list,
+    *,
+    preferences: PreferencesForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
     names = {t.slug: t.name for t in teams}
     feed_tokens = [
         (token, calendar.describe(token.filters, names))
@@ -78,9 +118,28 @@ def profile(request: HttpRequest) -> HttpResponse:
             "feed_tokens": feed_tokens,
             "active_count": sum(1 for token, _ in feed_tokens if token.is_active),
             "new_feed": request.session.pop(NEW_FEED_SESSION_KEY, None),
+            "preferences": preferences or PreferencesForm(user=request.user),
+            "modes": NotificationMode.choices,
+            "digest_hour": settings.RELCAL_DIGEST_HOUR,
+            "time_zone": settings.TIME_ZONE,
         },
-        status=400 if form.is_bound and form.errors else 200,
+        status=status,
     )
+
+
+@login_required
+@require_POST
+def reminder_preferences(request: HttpRequest) -> HttpResponse:
+    form = PreferencesForm(request.POST, user=request.user)
+    if not form.is_valid():  # nothing stored; the page shows the refused choices
+        teams = list(visible_teams(request.user))
+        return _page(request, FeedTokenForm(teams=teams), teams, preferences=form, status=400)
+    changed = form.save(request.user)
+    messages.success(
+        request,
+        "Reminder settings saved." if changed else "Reminder settings unchanged.",
+    )
+    return redirect(f"{reverse('profile')}#reminders")
 
 
 def _own_token(request: HttpRequest, pk: int) -> FeedToken:

@@ -35,6 +35,19 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
 
+def env_int(name: str, default: int, *, low: int = 0, high: int | None = None) -> int:
+    """A whole number in ``[low, high]``; anything else stops the start with the variable named."""
+    raw = env(name, str(default)).strip()
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}.") from None
+    if value < low or (high is not None and value > high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ImproperlyConfigured(f"{name} must be {bound}, not {value}.")
+    return value
+
+
 DEBUG = env_bool("DEBUG", True)
 
 # A development key only ever exists in DEBUG; production refuses to start without a real one.
@@ -225,6 +238,33 @@ SPECTACULAR_SETTINGS = {
 RELCAL_PUBLIC_FEED = env_bool("RELCAL_PUBLIC_FEED", False)
 # How often calendar clients are asked to refresh (REFRESH-INTERVAL and X-PUBLISHED-TTL).
 RELCAL_FEED_REFRESH_MINUTES = int(env("RELCAL_FEED_REFRESH_MINUTES", "60"))
+
+# --- Reminders -----------------------------------------------------------------------------
+# Days before a milestone that its reminders go out, e.g. "3,1".
+try:
+    RELCAL_MILESTONE_REMINDER_OFFSETS = tuple(
+        sorted({int(d) for d in env_list("RELCAL_MILESTONE_REMINDER_OFFSETS", "3,1")}, reverse=True)
+    )
+except ValueError:
+    raise ImproperlyConfigured(
+        "RELCAL_MILESTONE_REMINDER_OFFSETS must be whole numbers of days, e.g. 3,1."
+    ) from None
+# Hours before a freeze window starts, and before the sign-off deadline (go/no-go) that a
+# missing sign-off is escalated to the release manager and the role's group.
+RELCAL_FREEZE_REMINDER_HOURS = env_int("RELCAL_FREEZE_REMINDER_HOURS", 24)
+RELCAL_SIGNOFF_ESCALATION_HOURS = env_int("RELCAL_SIGNOFF_ESCALATION_HOURS", 24)
+# Hour of the day (TIME_ZONE) at which daily digests go out.
+RELCAL_DIGEST_HOUR = env_int("RELCAL_DIGEST_HOUR", 8, high=23)
+# Delivery: reminders due longer ago than this are skipped, not sent late (seconds); a claim
+# older than this is a dead worker's; an enqueued row not taken this long is enqueued again;
+# failed sends are retried this often, waiting base, 2 x base, 4 x base... seconds.
+RELCAL_REMINDER_STALE_AFTER = env_int("RELCAL_REMINDER_STALE_AFTER", 6 * 3600, low=60)
+RELCAL_REMINDER_CLAIM_TIMEOUT = env_int("RELCAL_REMINDER_CLAIM_TIMEOUT", 600, low=30)
+RELCAL_REMINDER_REQUEUE_AFTER = env_int("RELCAL_REMINDER_REQUEUE_AFTER", 300, low=30)
+RELCAL_REMINDER_MAX_ATTEMPTS = env_int("RELCAL_REMINDER_MAX_ATTEMPTS", 5, low=1, high=30)
+RELCAL_REMINDER_RETRY_BASE = env_int("RELCAL_REMINDER_RETRY_BASE", 60, low=1)
+# Seconds a webhook may take to answer before the attempt counts as failed.
+RELCAL_WEBHOOK_TIMEOUT = env_int("RELCAL_WEBHOOK_TIMEOUT", 10, low=1, high=120)
 
 # --- Audit trail --------------------------------------------------------------------------
 # Behind a proxy, the header holding the client's address (its last entry is used), e.g.

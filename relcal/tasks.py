@@ -16,3 +16,8 @@ def scan() -> int:
 @shared_task(name="relcal.deliver_reminder")
 def deliver(delivery_id: int) -> str:
     return notify.deliver(delivery_id)
+
+
+@shared_task(name="relcal.deliver_digest")
+def deliver_digest(recipient_id: int) -> int:
+    return notify.deliver_digest(recipient_id)

@@ -31,6 +31,7 @@ urlpatterns = [
     path("feeds/public.ics", feeds.public_feed, name="public-feed"),
     path("feeds/<slug:token>.ics", feeds.feed, name="feed"),
     path("profile/", profile.profile, name="profile"),
+    path("profile/reminders/", profile.reminder_preferences, name="reminder-preferences"),
     path("profile/feeds/<int:pk>/rename/", profile.token_rename, name="feed-token-rename"),
     path("profile/feeds/<int:pk>/revoke/", profile.token_revoke, name="feed-token-revoke"),
 ]

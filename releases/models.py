@@ -185,6 +185,11 @@ class Milestone(models.Model):
                 violation_error_message="Give either a date (all-day) or a time, not both.",
             ),
         ]
+        indexes = [
+            # The milestone reminders ask for a range of ``at`` and a few ``date`` values.
+            models.Index(fields=["at"], name="milestone_at"),
+            models.Index(fields=["date"], name="milestone_date"),
+        ]
 
     def __str__(self) -> str:
         return self.label

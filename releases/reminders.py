@@ -1,21 +1,28 @@
-"""Release reminders: a milestone coming up, some days before, to the release manager, the
-owning team's members and the release's watchers. Delivery is ``relcal.notify``'s business."""
+"""Release reminders: a milestone coming up (some days before, to the release manager, the
+owning team's members and the release's watchers), a release changing state (to its watchers
+and manager, but not to whoever moved it) and a freeze window starting (a day before, to the
+watchers and managers of the active releases it freezes). Delivery is ``relcal.notify``'s
+business."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from relcal import notify
 
-from .models import Milestone, ReleaseState
+from .models import FreezeWindow, Milestone, Release, ReleaseState, ReleaseTransition, Team
 
 MILESTONE_UPCOMING = "milestone.upcoming"
+STATE_CHANGED = "release.state_changed"
+FREEZE_STARTING = "freeze.starting"
 FINISHED = (ReleaseState.RELEASED, ReleaseState.ROLLED_BACK, ReleaseState.CANCELLED)
+FORMAT = "%a %d %b %Y %H:%M %Z"
 
 
 def milestone_offsets() -> list[timedelta]:
@@ -24,15 +31,26 @@ def milestone_offsets() -> list[timedelta]:
     return [timedelta(days=d) for d in days]
 
 
-def _midnight(day: date) -> datetime:
-    # An all-day milestone starts at midnight where Relcal runs (Milestone.sort_key agrees).
-    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
+def freeze_notice() -> timedelta:
+    """How long before a freeze window starts its reminder goes out (setting in hours)."""
+    return timedelta(hours=getattr(settings, "RELCAL_FREEZE_REMINDER_HOURS", 24))
 
 
 def _days(start: datetime, end: datetime) -> list[date]:
     local = timezone.get_current_timezone()
     first, last = start.astimezone(local).date(), end.astimezone(local).date()
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def _local(moment: datetime) -> str:
+    return timezone.localtime(moment).strftime(FORMAT)
+
+
+def _team(obj) -> list[int]:
+    return [obj.release.team_id]
+
+
+# --- A milestone coming up -----------------------------------------------------------------------
 
 
 def upcoming_milestones(now: datetime, since: datetime) -> Iterator[notify.Reminder]:
@@ -44,42 +62,35 @@ def upcoming_milestones(now: datetime, since: datetime) -> Iterator[notify.Remin
         milestones = (
             Milestone.objects.filter(in_range, done=False)
             .exclude(release__state__in=FINISHED)
-            .select_related("release__manager")
+            .select_related("release__manager", "release__team")
             .prefetch_related("release__team__members", "release__watchers")
         )
         for milestone in milestones:
             moment = milestone.sort_key
-            if not start < moment <= end:
-                continue
-            for user in recipients(milestone):
-                yield notify.Reminder(MILESTONE_UPCOMING, milestone, user, moment - offset)
+            if start < moment <= end:
+                yield notify.Reminder(
+                    MILESTONE_UPCOMING, milestone, moment - offset, recipients(milestone.release)
+                )
 
 
-def recipients(milestone: Milestone) -> list:
-    release = milestone.release
-    people = {user.pk: user for user in release.team.members.all()}
-    people.update({user.pk: user for user in release.watchers.all()})
-    if release.manager is not None:
-        people[release.manager.pk] = release.manager
-    return [user for user in people.values() if user.is_active and user.email]
+def recipients(release: Release) -> tuple:
+    """The release manager, the owning team's members and the watchers."""
+    return notify.reachable([*release.team.members.all(), *release.watchers.all(), release.manager])
 
 
 def _milestone_message(milestone: Milestone, delivery) -> notify.Message:
     release = milestone.release
     moment = milestone.sort_key
-    left = moment - delivery.due
-    days = round(left / timedelta(days=1))
+    days = round((moment - delivery.due) / timedelta(days=1))
     when = (
-        timezone.localtime(moment).strftime("%a %d %b %Y")
-        if milestone.all_day
-        else timezone.localtime(moment).strftime("%a %d %b %Y %H:%M %Z")
+        timezone.localtime(moment).strftime("%a %d %b %Y") if milestone.all_day else _local(moment)
     )
     return notify.Message(
         subject=f"{milestone.label} for {release.name} in {days} day{'s' * (days != 1)}",
         lines=[
             f"{milestone.label} of {release.name} ({release.team.name}, version "
             f"{release.version}) is on {when}.",
-            f"Go-live: {timezone.localtime(release.go_live).strftime('%a %d %b %Y %H:%M %Z')}.",
+            f"Go-live: {_local(release.go_live)}.",
         ],
         link=release.get_absolute_url(),
         action="Open the release",
@@ -93,10 +104,113 @@ def _milestone_still_due(milestone: Milestone, delivery) -> bool:
     return milestone.sort_key - delivery.due in milestone_offsets()
 
 
+# --- A release changing state --------------------------------------------------------------------
+
+
+def state_changes(now: datetime, since: datetime) -> Iterator[notify.Reminder]:
+    transitions = (
+        ReleaseTransition.objects.filter(at__gt=since, at__lte=now)
+        .exclude(from_state=F("to_state"))  # the record of its creation
+        .select_related("release__manager", "release__team", "actor")
+        .prefetch_related("release__watchers")
+    )
+    for transition in transitions:
+        release = transition.release
+        people = [*release.watchers.all(), release.manager]
+        yield notify.Reminder(
+            STATE_CHANGED,
+            transition,
+            transition.at,
+            notify.reachable(u for u in people if u is None or u.pk != transition.actor_id),
+        )
+
+
+def _state_message(transition: ReleaseTransition, delivery) -> notify.Message:
+    release = transition.release
+    moved = f"{transition.get_from_state_display()} to {transition.get_to_state_display()}"
+    who = transition.actor.get_full_name() or transition.actor.username if transition.actor else ""
+    lines = [
+        f"{release.name} ({release.team.name}, version {release.version}) moved from {moved}"
+        + (f", by {who}." if who else "."),
+    ]
+    if transition.reason:
+        lines.append(f"Reason: {transition.reason}")
+    lines.append(f"Go-live: {_local(release.go_live)}.")
+    return notify.Message(
+        subject=f"{release.name} is now {transition.get_to_state_display().lower()}",
+        lines=lines,
+        link=release.get_absolute_url(),
+        action="Open the release",
+    )
+
+
+# --- A freeze window starting --------------------------------------------------------------------
+
+
+def _frozen_releases(freeze: FreezeWindow):
+    active = Release.objects.exclude(state__in=FINISHED).filter(go_live__gte=freeze.start)
+    return active if freeze.team_id is None else active.filter(team_id=freeze.team_id)
+
+
+def freezes_starting(now: datetime, since: datetime) -> Iterator[notify.Reminder]:
+    notice = freeze_notice()
+    freezes = FreezeWindow.objects.filter(start__gt=since + notice, start__lte=now + notice)
+    for freeze in freezes:  # freezes starting within one scan window: one or two at most
+        releases = _frozen_releases(freeze).select_related("manager").prefetch_related("watchers")
+        people = [u for r in releases for u in (*r.watchers.all(), r.manager) if u is not None]
+        yield notify.Reminder(
+            FREEZE_STARTING, freeze, freeze.start - notice, notify.reachable(people)
+        )
+
+
+def _freeze_teams(freeze: FreezeWindow) -> list[int]:
+    if freeze.team_id is not None:
+        return [freeze.team_id]
+    return list(Team.objects.values_list("pk", flat=True))  # a freeze of every team
+
+
+def _freeze_message(freeze: FreezeWindow, delivery) -> notify.Message:
+    lines = [
+        f"{freeze.name} freezes {freeze.scope_label} from {_local(freeze.start)} to "
+        f"{_local(freeze.end)}: no go-live may be scheduled in it."
+    ]
+    if freeze.reason:
+        lines.append(f"Reason: {freeze.reason}")
+    return notify.Message(
+        subject=f"Freeze starts {_local(freeze.start)}: {freeze.name}",
+        lines=lines,
+        link=reverse("releases:freezes"),
+        action="See the freeze windows",
+    )
+
+
+def _freeze_still_due(freeze: FreezeWindow, delivery) -> bool:
+    return freeze.start - freeze_notice() == delivery.due  # moved: the new start has its own
+
+
 notify.register(
     MILESTONE_UPCOMING,
+    label="A milestone is coming up",
     model=Milestone,
     rule=upcoming_milestones,
     message=_milestone_message,
     still_due=_milestone_still_due,
+    teams=_team,
+)
+notify.register(
+    STATE_CHANGED,
+    label="A release I watch or manage changes state",
+    model=ReleaseTransition,
+    rule=state_changes,
+    message=_state_message,
+    teams=_team,
+)
+notify.register(
+    FREEZE_STARTING,
+    label="A freeze window starts",
+    model=FreezeWindow,
+    rule=freezes_starting,
+    message=_freeze_message,
+    still_due=_freeze_still_due,
+    teams=_freeze_teams,
 )

@@ -26,6 +26,7 @@ from rest_framework.authtoken.models import Token
 from approvals import services as approvals
 from environments import services as environment_services
 from environments.models import Environment
+from relcal import webhooks
 from relcal.models import Delivery
 from releases import roles, services
 from releases.models import (
@@ -141,6 +142,9 @@ def one_of_each(make_release, manager, admin, search, soon):
         recipient=admin,
         due=soon,
         next_attempt_at=soon,
+    )
+    webhooks.webhook_create(
+        actor=admin, team=release.team, name="#payments", url="https://chat.example.com/hook"
     )
     return release
 

@@ -13,6 +13,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
+from environments.models import Booking, Environment
 from relcal import notify
 from relcal.celery import app
 from releases import roles, services
@@ -73,5 +74,27 @@ def milestone(make_release, manager):
         if "date" not in fields:
             fields.setdefault("at", (timezone.now() + in_).replace(second=0, microsecond=0))
         return services.milestone_create(actor=manager, release=release, **fields)
+
+    return make
+
+
+@pytest.fixture
+def staging(search) -> Environment:
+    return Environment.objects.create(name="staging", slug="staging", kind="staging")
+
+
+@pytest.fixture
+def booking(staging, payments, alice):
+    def make(start: timedelta, end: timedelta, **fields) -> Booking:
+        now = timezone.now().replace(second=0, microsecond=0)
+        return Booking.objects.create(
+            environment=staging,
+            team=payments,
+            purpose="QA run",
+            start=now + start,
+            end=now + end,
+            booked_by=alice,
+            **fields,
+        )
 
     return make
