@@ -5,20 +5,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('environments', '0005_calendar_sequence'),
-        ('releases', '0004_milestone_reminder_indexes'),
+        ("environments", "0005_calendar_sequence"),
+        ("releases", "0004_milestone_reminder_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='booking',
-            index=models.Index(fields=['state', 'start'], name='booking_state_start'),
+            model_name="booking",
+            index=models.Index(fields=["state", "start"], name="booking_state_start"),
         ),
         migrations.AddIndex(
-            model_name='waitlistentry',
-            index=models.Index(fields=['state', 'granted_at'], name='waitlist_state_granted'),
+            model_name="waitlistentry",
+            index=models.Index(fields=["state", "granted_at"], name="waitlist_state_granted"),
         ),
     ]
