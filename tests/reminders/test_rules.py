@@ -158,3 +158,159 @@ def test_a_granted_waitlist_slot_is_announced(scan, staging, payments, alice):
     )
     scan()
     assert [m.subject for m in mail.outbox] == ["[Relcal] Your waitlisted slot on staging is yours"]
+
+
+def test_sign_offs_still_missing_near_the_go_no_go_are_escalated(frozen, manager, priya, leo, sam):
+    gate = services.milestone_create(
+        actor=manager,
+        release=frozen,
+        kind="go_no_go",
+        at=(timezone.now() + 10 * DAYS).replace(second=0, microsecond=0),
+    )
+    approvals.signoff_record(
+        actor=priya,
+        release=frozen,
+        role="product",
+        decision=Decision.APPROVE,
+        meaning=Meaning.APPROVED_FOR_RELEASE,
+        password=PASSWORD,
+    )
+    rule = signoff_reminders.escalations
+    due = gate.at - DAYS  # RELCAL_SIGNOFF_ESCALATION_HOURS = 24
+    assert found(rule, due - MIN) == []
+    # The manager, and the groups of the roles still missing (product is done).
+    assert found(rule, due) == [
+        ("signoff.escalation", name, due) for name in ("leo", "manager", "sam")
+    ]
+
+
+def test_escalation_names_what_is_missing_and_links_to_the_sign_off_page(
+    scan, frozen, manager, priya, leo, sam
+):
+    at = (timezone.now() + DAYS - MIN).replace(second=0, microsecond=0)
+    services.milestone_create(actor=manager, release=frozen, kind="go_no_go", at=at)
+    scan()  # its escalation fell due a minute or two ago
+    escalated = [m for m in mail.outbox if "Sign-offs still missing" in m.subject]
+    assert sorted(m.to[0] for m in escalated) == [
+        f"{name}@example.com" for name in ("leo", "manager", "priya", "sam")
+    ]
+    [email] = [m for m in escalated if m.to == ["manager@example.com"]]
+    assert email.subject.startswith(f"[Relcal] Sign-offs still missing for {frozen.name}")
+    assert "Product: 0 of 1 approvals, missing" in email.body
+    assert f"/admin/approvals/signoff/sign/{frozen.pk}/" in email.body
+
+
+def test_an_all_day_go_no_go_is_escalated_from_the_start_of_its_day(frozen, manager):
+    day = (timezone.now() + 10 * DAYS).date()
+    services.milestone_create(actor=manager, release=frozen, kind="go_no_go", date=day)
+    midnight = timezone.make_aware(datetime.combine(day, time.min))
+    assert {due for *_, due in found(signoff_reminders.escalations, midnight - DAYS)} == {
+        midnight - DAYS
+    }
+
+
+def test_nothing_is_escalated_once_every_sign_off_is_in(frozen, manager, priya, leo, sam):
+    gate = services.milestone_create(
+        actor=manager, release=frozen, kind="go_no_go", at=timezone.now() + 10 * DAYS
+    )
+    for user, role in ((priya, "product"), (leo, "legal"), (sam, "security")):
+        approvals.signoff_record(
+            actor=user,
+            release=frozen,
+            role=role,
+            decision=Decision.APPROVE,
+            meaning=Meaning.APPROVED_FOR_RELEASE,
+            password=PASSWORD,
+        )
+    assert found(signoff_reminders.escalations, gate.at - DAYS) == []
+
+
+# --- Release state and freezes -------------------------------------------------------------------
+
+
+def test_watchers_hear_of_a_state_change_but_not_whoever_made_it(
+    scan, make_release, manager, alice, bob, outsider
+):
+    release = make_release()
+    release.watchers.add(bob, outsider, manager)
+    services.release_transition(
+        actor=manager, release=release, to_state="planned", reason="Scope agreed"
+    )
+    scan()
+    changed = [m for m in mail.outbox if "is now planned" in m.subject]
+    assert sorted(m.to[0] for m in changed) == ["bob@example.com", "outsider@example.com"]
+    assert "moved from Draft to Planned, by Manager." in changed[0].body
+    assert "Reason: Scope agreed" in changed[0].body
+    assert f"/releases/{release.pk}/" in changed[0].body
+
+
+def test_the_creation_of_a_release_is_not_a_state_change(make_release, bob):
+    release = make_release()
+    release.watchers.add(bob)
+    assert found(release_reminders.state_changes, timezone.now()) == []
+
+
+def test_a_freeze_is_announced_a_day_ahead_to_the_releases_it_freezes(
+    make_release, manager, alice, bob, outsider, search, soon
+):
+    frozen = make_release()  # Payments, go-live three weeks ahead
+    frozen.watchers.add(outsider)
+    other = make_release(team=search)
+    other.watchers.add(bob)
+    start = soon - timedelta(days=7)
+    freeze = services.freeze_window_create(
+        actor=manager,
+        name="Payments peak",
+        start=start,
+        end=start + 2 * DAYS,
+        team=frozen.team,
+    )
+    rule = release_reminders.freezes_starting
+    assert found(rule, start - DAYS - MIN) == []
+    # The watchers and the manager of Payments' releases going live after it starts.
+    assert found(rule, start - DAYS) == [
+        ("freeze.starting", name, start - DAYS) for name in ("manager", "outsider")
+    ]
+    message = notify.kinds()["freeze.starting"].message(
+        freeze, Delivery(due=start - DAYS, kind="freeze.starting")
+    )
+    assert message.subject.startswith("Freeze starts ") and "Payments peak" in message.subject
+    assert message.link == "/releases/freezes/"
+
+
+def test_a_freeze_of_every_team_reaches_every_active_release(
+    make_release, manager, bob, outsider, search, soon
+):
+    make_release().watchers.add(outsider)
+    make_release(team=search).watchers.add(bob)
+    start = soon - timedelta(days=7)
+    services.freeze_window_create(actor=manager, name="Year end", start=start, end=start + DAYS)
+    names = {name for _, name, _ in found(release_reminders.freezes_starting, start - DAYS)}
+    assert names == {"bob", "manager", "outsider"}
+
+
+# --- Cost ----------------------------------------------------------------------------------------
+
+
+def test_a_scan_costs_the_same_queries_for_one_or_many_due_reminders(
+    milestone, make_release, booking, manager, bob, django_assert_max_num_queries
+):
+    made = []
+
+    def due_things(n: int) -> None:
+        for _ in range(n):
+            release = make_release()
+            release.watchers.add(bob)
+            milestone(3 * DAYS - MIN, release=release)
+            services.release_transition(actor=manager, release=release, to_state="planned")
+            # One-minute slots that do not overlap, all starting within 15 minutes.
+            made.append(booking((14 - len(made)) * MIN, (15 - len(made)) * MIN))
+
+    due_things(1)
+    now = timezone.now()
+    with django_assert_max_num_queries(40) as few:
+        notify.collect(now)
+    Delivery.objects.all().delete()
+    due_things(9)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert notify.collect(now) > 20
