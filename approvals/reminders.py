@@ -4,6 +4,8 @@
   requested (the requirements are taken as the scope freezes) and then daily. Who is still asked
   is ``selectors.pending_for``'s answer, so the reminder and the "waiting for you" list never
   disagree.
+- Asked again: when a release changes after an approver signed it (their approval is stale),
+  once, to them, with what changed, within a minute of the scan seeing it.
 - Escalation: when the sign-off deadline (the go/no-go milestone, else an hour before go-live,
   as in the calendar feeds) is near and a required sign-off is still missing, rejected or
   stale, to the release manager and every member of the missing roles' groups.
@@ -17,17 +19,20 @@ from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
 from relcal import notify
 from releases.models import Release
 
-from . import selectors
+from . import fingerprint, selectors
 from .calendar import deadline
+from .models import Decision, SignOff
 
 SIGNOFF_PENDING = "signoff.pending"
 SIGNOFF_ESCALATION = "signoff.escalation"
+SIGNOFF_STALE = "signoff.stale"
 DAY = timedelta(days=1)
 FORMAT = "%a %d %b %Y %H:%M %Z"
 
@@ -78,6 +83,27 @@ def pending_signoffs(now: datetime, since: datetime) -> Iterator[notify.Reminder
             yield notify.Reminder(
                 SIGNOFF_PENDING, release, due, notify.reachable(asked[release.pk])
             )
+
+
+def _stale_approvals(release: Release) -> list[SignOff]:
+    """Each signer's newest decision per required role, where it is an approval of an earlier
+    version of ``release``."""
+    status = selectors.approval_status(release)
+    required = {role.role for role in status.roles}
+    return [
+        signoff
+        for (role, _), signoff in selectors.latest_decisions(status.signoffs).items()
+        if role in required and signoff.decision == Decision.APPROVE and signoff.stale
+    ]
+
+
+def stale_signoffs(now: datetime, since: datetime) -> Iterator[notify.Reminder]:
+    # One reminder per stale approval (its key is the sign-off itself), due when found.
+    stale = [signoff for release in _awaiting() for signoff in _stale_approvals(release)]
+    signers = get_user_model().objects.in_bulk({signoff.signer_id for signoff in stale})
+    for signoff in stale:
+        signer = signers.get(signoff.signer_id)
+        yield notify.Reminder(SIGNOFF_STALE, signoff, signoff.signed_at, notify.reachable([signer]))
 
 
 def _moment(value: date | datetime) -> datetime:
@@ -167,6 +193,32 @@ def _escalation_still_due(release: Release, delivery) -> bool:
     return _moment(start) - escalate_before() == delivery.due  # moved: it has its own
 
 
+def _stale_message(signoff: SignOff, delivery) -> notify.Message:
+    release = selectors.with_approval_data(Release.objects.filter(pk=signoff.release_id)).get()
+    snapshot, _ = fingerprint.current(release)
+    changes = fingerprint.diff(signoff.snapshot, snapshot)
+    shown = changes[:8] + ([f"… and {len(changes) - 8} more changes."] if len(changes) > 8 else [])
+    return notify.Message(
+        subject=f"Sign again: {release.name} changed since your {signoff.get_role_display()} "
+        f"approval",
+        lines=[
+            f"You approved {release.name} ({release.team.name}) as "
+            f"{signoff.get_role_display()} on "
+            f"{timezone.localtime(signoff.signed_at).strftime(FORMAT)}. It has changed since, "
+            f"so that approval no longer counts:",
+            *shown,
+        ],
+        link=_sign_url(release),
+        action="Review the changes and sign again",
+    )
+
+
+def _stale_still_due(signoff: SignOff, delivery) -> bool:
+    release = selectors.with_approval_data(Release.objects.filter(pk=signoff.release_id))
+    release = release.filter(state__in=selectors.AWAITING).first()
+    return release is not None and signoff.pk in {s.pk for s in _stale_approvals(release)}
+
+
 def _team(release: Release) -> list[int]:
     return [release.team_id]
 
@@ -179,6 +231,15 @@ notify.register(
     message=_message,
     still_due=_still_due,
     teams=_team,
+)
+notify.register(
+    SIGNOFF_STALE,
+    label="A release I approved changed: sign again",
+    model=SignOff,
+    rule=stale_signoffs,
+    message=_stale_message,
+    still_due=_stale_still_due,
+    due_when_found=True,  # personal: no team webhook hears it
 )
 notify.register(
     SIGNOFF_ESCALATION,

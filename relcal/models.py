@@ -162,7 +162,12 @@ class Webhook(models.Model):
 
     team = models.ForeignKey("releases.Team", on_delete=models.CASCADE, related_name="webhooks")
     name = models.CharField(max_length=100, help_text="E.g. “#payments-releases”.")
-    url = models.URLField(max_length=500, validators=[validate_webhook_url])
+    url = models.URLField(
+        "URL",
+        max_length=500,
+        validators=[validate_webhook_url],
+        help_text="The chat channel's incoming-webhook URL, or your endpoint's.",
+    )
     format = models.CharField(
         max_length=10, choices=WebhookFormat.choices, default=WebhookFormat.SLACK
     )

@@ -138,6 +138,9 @@ class Kind:
     still_due: Callable[[models.Model, Delivery], bool] | None = None
     # The ids of the teams whose webhooks hear of ``obj``; None: no webhook does.
     teams: Callable[[models.Model], Iterable[int]] | None = None
+    # True when ``due`` only names the occasion (e.g. the sign-off that went stale) and the
+    # reminder is due when the scan first finds it: lateness counts from the row's creation.
+    due_when_found: bool = False
 
 
 KINDS: dict[str, Kind] = {}
@@ -153,8 +156,9 @@ def register(
     message: Callable[[models.Model, Delivery], Message],
     still_due: Callable[[models.Model, Delivery], bool] | None = None,
     teams: Callable[[models.Model], Iterable[int]] | None = None,
+    due_when_found: bool = False,
 ) -> None:
-    KINDS[name] = Kind(name, label, model, rule, message, still_due, teams)
+    KINDS[name] = Kind(name, label, model, rule, message, still_due, teams, due_when_found)
 
 
 def kinds() -> dict[str, Kind]:
@@ -221,6 +225,7 @@ def collect(now: datetime) -> int:
             "object_id": reminder.obj.pk,
             "due": reminder.due,
         }
+        at = now if kind.due_when_found else reminder.due
         for user in {user.pk: user for user in reminder.recipients}.values():
             mode = mode_of.get((user.pk, reminder.kind), Mode.IMMEDIATE)
             if mode == Mode.MUTED:
@@ -231,7 +236,7 @@ def collect(now: datetime) -> int:
                     **key,
                     recipient_id=user.pk,
                     channel=Channel.DIGEST if digest else Channel.EMAIL,
-                    next_attempt_at=digest_time(reminder.due) if digest else reminder.due,
+                    next_attempt_at=digest_time(at) if digest else at,
                 )
             )
         for team_id in set(kind.teams(reminder.obj)) if kind.teams else ():
@@ -242,7 +247,7 @@ def collect(now: datetime) -> int:
                             **key,
                             webhook_id=hook.pk,
                             channel=Channel.WEBHOOK,
-                            next_attempt_at=reminder.due,
+                            next_attempt_at=at,
                         )
                     )
     Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
@@ -380,6 +385,11 @@ def _retry_or_fail(attempts: int, error: Exception, now: datetime) -> dict:
     }
 
 
+def due_at(delivery: Delivery, kind: Kind | None) -> datetime:
+    """When the reminder fell due: its ``due``, or for a kind due when found, when it was."""
+    return delivery.created_at if kind is not None and kind.due_when_found else delivery.due
+
+
 def _skip_reason(delivery: Delivery, kind: Kind | None, obj, muted: bool) -> str:
     if kind is None:
         return f"Unknown reminder kind {delivery.kind!r}."
@@ -406,10 +416,10 @@ def deliver(pk: int, *, now: datetime | None = None) -> str:
     if not claim(pk, now):
         return ""  # another worker has it, or it is done, or not yet due
     delivery = Delivery.objects.select_related("recipient", "webhook__team").get(pk=pk)
-    if delivery.due < now - stale_after():
+    kind = kinds().get(delivery.kind)
+    if due_at(delivery, kind) < now - stale_after():
         _finish(delivery, state=State.SKIPPED, last_error="Too late to be useful.")
         return State.SKIPPED
-    kind = kinds().get(delivery.kind)
     obj = kind and kind.model._default_manager.filter(pk=delivery.object_id).first()
     muted = delivery.recipient_id is not None and (
         modes([delivery.recipient_id]).get((delivery.recipient_id, delivery.kind)) == Mode.MUTED
@@ -464,7 +474,7 @@ def deliver_digest(recipient_id: int, *, now: datetime | None = None) -> int:
         kind = KINDS.get(row.kind)
         muted = mode_of.get((recipient_id, row.kind)) == Mode.MUTED
         reason = _skip_reason(row, kind, objects.get((row.kind, row.object_id)), muted)
-        if not reason and digest_time(row.due) < now - stale_after():
+        if not reason and digest_time(due_at(row, kind)) < now - stale_after():
             reason = "Too late to be useful."
         if reason:
             skipped[reason].append(row.pk)

@@ -54,7 +54,10 @@ class Migration(migrations.Migration):
                 (
                     "url",
                     models.URLField(
-                        max_length=500, validators=[relcal.models.validate_webhook_url]
+                        "URL",
+                        max_length=500,
+                        validators=[relcal.models.validate_webhook_url],
+                        help_text="The chat channel's incoming-webhook URL, or your endpoint's.",
                     ),
                 ),
                 (

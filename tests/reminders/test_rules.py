@@ -114,6 +114,41 @@ def test_an_approver_who_signed_is_not_reminded_again(scan, frozen, priya, leo, 
     assert "Sign-off needed" in mail.outbox[0].subject
 
 
+def test_an_approver_whose_approval_went_stale_is_asked_again_once(scan, frozen, manager, priya):
+    def approve():
+        approvals.signoff_record(
+            actor=priya,
+            release=frozen,
+            role="product",
+            decision=Decision.APPROVE,
+            meaning=Meaning.APPROVED_FOR_RELEASE,
+            password=PASSWORD,
+        )
+
+    approve()
+    services.release_transition(actor=manager, release=frozen, to_state="planned", reason="more")
+    services.scope_item_create(actor=manager, release=frozen, title="Saved cards")
+    services.release_transition(actor=manager, release=frozen, to_state="scope_frozen")
+    mail.outbox.clear()
+    scan()
+    scan()
+    [again] = [m for m in mail.outbox if m.subject.startswith("[Relcal] Sign again")]
+    assert again.to == ["priya@example.com"]
+    assert again.subject == (
+        f"[Relcal] Sign again: {frozen.name} changed since your Product approval"
+    )
+    assert "Scope item added: Saved cards" in again.body
+    assert f"/admin/approvals/signoff/sign/{frozen.pk}/" in again.body
+    # Signed again, then another change: asked again, once more.
+    approve()
+    services.release_transition(actor=manager, release=frozen, to_state="planned", reason="x")
+    services.scope_item_create(actor=manager, release=frozen, title="Refunds")
+    services.release_transition(actor=manager, release=frozen, to_state="scope_frozen")
+    mail.outbox.clear()
+    scan()
+    assert [m.to for m in mail.outbox if "Sign again" in m.subject] == [["priya@example.com"]]
+
+
 # --- Bookings ------------------------------------------------------------------------------------
 
 
