@@ -48,8 +48,12 @@ def _latest_due(requested: datetime, now: datetime) -> datetime:
 
 
 def _awaiting():
-    return selectors.awaiting_releases().prefetch_related(
-        "approval_requirements__group__user_set", "milestones"
+    # Unordered: SQLite, lacking row statistics per state, would otherwise read every release
+    # in go-live order instead of the few awaiting ones through the state index.
+    return (
+        selectors.awaiting_releases()
+        .order_by()
+        .prefetch_related("approval_requirements__group__user_set", "milestones")
     )
 
 
