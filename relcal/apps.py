@@ -24,9 +24,9 @@ class RelcalConfig(AppConfig):
         transitioned.connect(_scan_soon, dispatch_uid="relcal-scan-on-transition")
 
 
-def _scan_soon(sender, *, to_state: str, **kwargs) -> None:
-    # A frozen scope asks for sign-offs now: scan after commit rather than within a minute.
-    if to_state == "scope_frozen":
-        from . import notify
+def _scan_soon(sender, **kwargs) -> None:
+    # Watchers hear of a state change, and a frozen scope asks for sign-offs, right away: scan
+    # after commit rather than within a minute.
+    from . import notify
 
-        notify.kick()
+    notify.kick()
