@@ -58,7 +58,7 @@ def _releases(query: FeedQuery) -> QuerySet[Release]:
 def deadline(release: Release) -> tuple[Milestone | None, datetime, datetime]:
     """The deadline's milestone (the earliest go/no-go, if any) and its ``[start, end)``."""
     gates = [m for m in release.milestones.all() if m.kind == MilestoneKind.GO_NO_GO]
-    gate = min(gates, key=lambda m: (m.at or m.date, m.pk), default=None) if gates else None
+    gate = min(gates, key=lambda m: (m.sort_key, m.pk), default=None)
     if gate is None:
         return None, release.go_live - TIMED_MILESTONE, release.go_live
     if gate.at is not None:

@@ -78,20 +78,25 @@ def _when(start: datetime, end: datetime) -> str:
     )
 
 
+def _whose(holder, delivery) -> str:
+    # A person reads "Your booking"; a team channel (a webhook) reads whose it is.
+    return "Your" if delivery.recipient_id else f"The {holder.team.name}"
+
+
 def _booking_message(kind: str):
     words = {
-        STARTING: ("Your booking of {env} starts in 15 minutes", "Open the booking"),
-        ENDING: ("Your booking of {env} ends in 15 minutes", "Extend or release it"),
-        EXPIRED: ("Your booking of {env} ran past its end and was released", "Book again"),
+        STARTING: ("{whose} booking of {env} starts in 15 minutes", "Open the booking"),
+        ENDING: ("{whose} booking of {env} ends in 15 minutes", "Extend or release it"),
+        EXPIRED: ("{whose} booking of {env} ran past its end and was released", "Book again"),
     }
     subject, action = words[kind]
 
     def message(booking: Booking, delivery) -> notify.Message:
         lines = [f"{booking.purpose} ({booking.team.name}): {_when(booking.start, booking.end)}."]
         if kind == EXPIRED:
-            lines.append("It was not released by its end, so Relcal released it for you.")
+            lines.append("It was not released by its end, so Relcal released it.")
         return notify.Message(
-            subject=subject.format(env=booking.environment.name),
+            subject=subject.format(whose=_whose(booking, delivery), env=booking.environment.name),
             lines=lines,
             link=f"{reverse('environments:my-bookings')}#booking-{booking.pk}",
             action=action,
@@ -113,7 +118,8 @@ def _booking_still_due(kind: str):
 
 def _granted_message(entry: WaitlistEntry, delivery) -> notify.Message:
     return notify.Message(
-        subject=f"Your waitlisted slot on {entry.environment.name} is yours",
+        subject=f"{_whose(entry, delivery)} waitlisted slot on {entry.environment.name} is "
+        "now booked",
         lines=[
             f"{entry.purpose} ({entry.team.name}): {_when(entry.start, entry.end)}.",
             "The slot came free and Relcal booked it for your team.",

@@ -209,7 +209,7 @@ def collect(now: datetime) -> int:
     webhook. Rows that exist already are left alone (the unique keys). Returns how many rows
     the rules asked for."""
     since = now - stale_after()
-    found = [reminder for kind in kinds().values() for reminder in kind.rule(now, since)]
+    found = [reminder for kind in kinds().values() for reminder in _run_rule(kind, now, since)]
     if not found:
         return 0
     mode_of = modes(user.pk for reminder in found for user in reminder.recipients)
@@ -252,6 +252,19 @@ def collect(now: datetime) -> int:
                     )
     Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
     return len(rows)
+
+
+def _run_rule(kind: Kind, now: datetime, since: datetime) -> list[Reminder]:
+    """One kind's rule, in a savepoint: a rule that fails (bad data, a bug) is logged and
+    skipped for this scan, and the other kinds' reminders still go out."""
+    try:
+        with transaction.atomic():
+            return list(kind.rule(now, since))
+    except Exception:
+        logger.exception(
+            "The reminder rule %s failed; its reminders wait for a later scan.", kind.name
+        )
+        return []
 
 
 def release_dead_claims(now: datetime) -> None:
@@ -424,11 +437,17 @@ def deliver(pk: int, *, now: datetime | None = None) -> str:
     muted = delivery.recipient_id is not None and (
         modes([delivery.recipient_id]).get((delivery.recipient_id, delivery.kind)) == Mode.MUTED
     )
-    reason = _skip_reason(delivery, kind, obj, muted)
+    try:
+        reason = _skip_reason(delivery, kind, obj, muted)
+        message = None if reason else kind.message(obj, delivery)
+    except Exception as error:  # a bug in a kind's wording: this row fails, with its error
+        logger.exception("Could not word delivery %s.", pk)
+        fields = _retry_or_fail(delivery.attempts, error, now)
+        _finish(delivery, **fields)
+        return fields["state"]
     if reason:
         _finish(delivery, state=State.SKIPPED, last_error=reason)
         return State.SKIPPED
-    message = kind.message(obj, delivery)
     try:
         if delivery.webhook_id is not None:
             post_webhook(delivery.webhook, message, delivery=delivery, now=now)
@@ -473,13 +492,18 @@ def deliver_digest(recipient_id: int, *, now: datetime | None = None) -> int:
     for row in rows:
         kind = KINDS.get(row.kind)
         muted = mode_of.get((recipient_id, row.kind)) == Mode.MUTED
-        reason = _skip_reason(row, kind, objects.get((row.kind, row.object_id)), muted)
-        if not reason and digest_time(due_at(row, kind)) < now - stale_after():
-            reason = "Too late to be useful."
+        try:
+            reason = _skip_reason(row, kind, objects.get((row.kind, row.object_id)), muted)
+            if not reason and digest_time(due_at(row, kind)) < now - stale_after():
+                reason = "Too late to be useful."
+            if not reason:
+                items.append((row, kind.message(objects[(row.kind, row.object_id)], row)))
+        except Exception as error:  # this row fails alone; the rest of the digest goes out
+            logger.exception("Could not word delivery %s.", row.pk)
+            mine.filter(pk=row.pk).update(**_retry_or_fail(row.attempts, error, now))
+            continue
         if reason:
             skipped[reason].append(row.pk)
-        else:
-            items.append((row, kind.message(objects[(row.kind, row.object_id)], row)))
     for reason, pks in skipped.items():
         mine.filter(pk__in=pks).update(state=State.SKIPPED, last_error=reason)
     if not items:

@@ -170,6 +170,8 @@ EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Relcal <relcal@localhost>")
+# Seconds an SMTP connection may hang before the send counts as failed (and is retried).
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, low=1, high=300)
 
 # --- Celery -------------------------------------------------------------------------------
 # The default broker is kombu's filesystem transport: it needs no server, so `make run` works
@@ -271,6 +273,13 @@ RELCAL_REMINDER_MAX_ATTEMPTS = env_int("RELCAL_REMINDER_MAX_ATTEMPTS", 5, low=1,
 RELCAL_REMINDER_RETRY_BASE = env_int("RELCAL_REMINDER_RETRY_BASE", 60, low=1)
 # Seconds a webhook may take to answer before the attempt counts as failed.
 RELCAL_WEBHOOK_TIMEOUT = env_int("RELCAL_WEBHOOK_TIMEOUT", 10, low=1, high=120)
+# A claim must outlive the slowest send, or a second worker would take a row the first is
+# still sending and both would send it.
+if 2 * max(EMAIL_TIMEOUT, RELCAL_WEBHOOK_TIMEOUT) > RELCAL_REMINDER_CLAIM_TIMEOUT:
+    raise ImproperlyConfigured(
+        "RELCAL_REMINDER_CLAIM_TIMEOUT must be at least twice EMAIL_TIMEOUT and "
+        "RELCAL_WEBHOOK_TIMEOUT."
+    )
 
 # --- Audit trail --------------------------------------------------------------------------
 # Behind a proxy, the header holding the client's address (its last entry is used), e.g.

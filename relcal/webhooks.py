@@ -1,11 +1,15 @@
 """Team webhooks: every write (create, change, rotate the secret, delete) and the test message.
 
 The admin calls these. Who may: holders of the model permissions (the Release managers role
-starts with them; relcal/migrations/0004_webhook_roles.py). Each write is audited; the secret
-never enters the audit trail, only the fact that it changed.
+starts with them; relcal/migrations/0004_webhook_roles.py). Each write is audited; neither the
+secret nor the URL's path (a chat hook's URL is its password) enters the audit trail, only the
+fact that they changed.
 """
 
 from __future__ import annotations
+
+import hashlib
+from urllib.parse import urlsplit
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -21,8 +25,16 @@ def _require(actor, action: str) -> None:
         raise PermissionDenied(f"You may not {action} team webhooks.")
 
 
+def redacted_url(url: str) -> str:
+    """What the audit trail keeps of a webhook URL: its host, and a digest that shows when it
+    changed. A chat service's incoming-webhook URL is itself the credential."""
+    parts = urlsplit(url)
+    digest = hashlib.sha256(url.encode()).hexdigest()[:12]
+    return f"{parts.scheme}://{parts.netloc}/… (sha256 {digest})"
+
+
 def _values(hook: Webhook) -> dict:
-    return audit.values(hook, FIELDS)
+    return {**audit.values(hook, FIELDS), "url": redacted_url(hook.url)}
 
 
 def _check_text(data: dict) -> None:

@@ -292,6 +292,8 @@ class FreezeWindow(models.Model):
         help_text="Leave empty to freeze every team.",
     )
     sequence = models.PositiveIntegerField(default=0, editable=False)  # see Release.sequence
+    # A freeze set at short notice is announced when it is set (see releases/reminders.py).
+    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -101,7 +101,9 @@ def _milestone_still_due(milestone: Milestone, delivery) -> bool:
     # Done, or moved since the reminder was found (the new date has its own reminders).
     if milestone.done or milestone.release.state in FINISHED:
         return False
-    return milestone.sort_key - delivery.due in milestone_offsets()
+    # Compared as the rule computes it (wall-clock days), not as elapsed time: across a
+    # daylight-saving change 3 days before local midnight is 71 or 73 hours.
+    return any(milestone.sort_key - offset == delivery.due for offset in milestone_offsets())
 
 
 # --- A release changing state --------------------------------------------------------------------
@@ -152,15 +154,22 @@ def _frozen_releases(freeze: FreezeWindow):
     return active if freeze.team_id is None else active.filter(team_id=freeze.team_id)
 
 
+def _freeze_due(freeze: FreezeWindow) -> datetime:
+    # The notice before its start; a freeze set at shorter notice, as soon as it is set.
+    return max(freeze.start - freeze_notice(), freeze.created_at)
+
+
 def freezes_starting(now: datetime, since: datetime) -> Iterator[notify.Reminder]:
     notice = freeze_notice()
-    freezes = FreezeWindow.objects.filter(start__gt=since + notice, start__lte=now + notice)
-    for freeze in freezes:  # freezes starting within one scan window: one or two at most
+    window = Q(start__gt=since + notice, start__lte=now + notice)
+    short_notice = Q(created_at__gt=since, created_at__lte=now, start__lte=now + notice)
+    for freeze in FreezeWindow.objects.filter(window | short_notice):  # one or two at most
+        due = _freeze_due(freeze)
+        if not since < due <= now:
+            continue
         releases = _frozen_releases(freeze).select_related("manager").prefetch_related("watchers")
         people = [u for r in releases for u in (*r.watchers.all(), r.manager) if u is not None]
-        yield notify.Reminder(
-            FREEZE_STARTING, freeze, freeze.start - notice, notify.reachable(people)
-        )
+        yield notify.Reminder(FREEZE_STARTING, freeze, due, notify.reachable(people))
 
 
 def _freeze_teams(freeze: FreezeWindow) -> list[int]:
@@ -185,7 +194,7 @@ def _freeze_message(freeze: FreezeWindow, delivery) -> notify.Message:
 
 
 def _freeze_still_due(freeze: FreezeWindow, delivery) -> bool:
-    return freeze.start - freeze_notice() == delivery.due  # moved: the new start has its own
+    return _freeze_due(freeze) == delivery.due  # moved: the new start has its own
 
 
 notify.register(

@@ -1,6 +1,6 @@
 """Give the roles (created by releases/0002_roles) their permissions on team webhooks and the
-delivery history: release managers manage webhooks and read deliveries, auditors read both.
-Nobody but a superuser starts with the right to see webhooks otherwise (their secrets sign)."""
+delivery history: release managers manage webhooks and read deliveries, auditors read the
+deliveries. Nobody else starts with the right to see webhooks (their secrets sign)."""
 
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
@@ -14,7 +14,9 @@ ROLES = {
         "delete_webhook",
         "view_delivery",
     ],
-    "Auditors": ["view_webhook", "view_delivery"],
+    # Not the webhooks themselves: their secrets and URLs (a chat hook's URL is its password)
+    # are for those who manage them.
+    "Auditors": ["view_delivery"],
 }
 
 

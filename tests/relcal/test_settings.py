@@ -77,3 +77,32 @@ def test_check_deploy_names_dangerous_production_settings(tmp_path):
     output = result.stdout + result.stderr
     for check_id in ("relcal.W001", "relcal.W002", "relcal.W003", "relcal.W004"):
         assert check_id in output
+
+
+def test_reminder_settings_come_from_the_environment():
+    result = _django(
+        "from django.conf import settings as s; print(s.RELCAL_MILESTONE_REMINDER_OFFSETS, "
+        "s.RELCAL_DIGEST_HOUR, s.RELCAL_REMINDER_STALE_AFTER)",
+        RELCAL_MILESTONE_REMINDER_OFFSETS="1, 7,3",
+        RELCAL_DIGEST_HOUR="17",
+        RELCAL_REMINDER_STALE_AFTER="3600",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "(7, 3, 1) 17 3600"
+
+
+def test_bad_reminder_settings_stop_the_start_naming_the_variable():
+    cases = {
+        "RELCAL_DIGEST_HOUR": ("24", "RELCAL_DIGEST_HOUR must be between 0 and 23, not 24."),
+        "RELCAL_REMINDER_MAX_ATTEMPTS": (
+            "lots",
+            "RELCAL_REMINDER_MAX_ATTEMPTS must be a whole number, not 'lots'.",
+        ),
+        "RELCAL_MILESTONE_REMINDER_OFFSETS": ("3,x", "RELCAL_MILESTONE_REMINDER_OFFSETS must be"),
+        # A claim shorter than a send could expire mid-send and let a second worker send it too.
+        "RELCAL_REMINDER_CLAIM_TIMEOUT": ("40", "at least twice EMAIL_TIMEOUT"),
+    }
+    for name, (value, message) in cases.items():
+        result = _django("print('started')", **{name: value})
+        assert result.returncode != 0, name
+        assert message in result.stderr, result.stderr[-500:]

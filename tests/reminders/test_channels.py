@@ -176,6 +176,33 @@ def test_a_redirect_is_an_error_not_a_second_post(freeze, hook, receiver):
     assert len(receiver.requests) == 1
 
 
+def test_a_team_channel_reads_whose_booking_it_is(scan, booking, hook, receiver):
+    hook(kinds=["booking.starting"])
+    booking(timedelta(minutes=14), timedelta(hours=1))
+    scan()
+    assert receiver.json()["text"].startswith(
+        "*The Payments booking of staging starts in 15 minutes*"
+    )
+
+
+def test_a_message_that_cannot_be_worded_fails_its_row_with_the_error(freeze, alice, monkeypatch):
+    kind = notify.kinds()[MILESTONE]
+
+    def broken(obj, delivery):
+        raise KeyError("oops")
+
+    monkeypatch.setitem(
+        notify.KINDS, MILESTONE, kind.__class__(**{**vars(kind), "message": broken})
+    )
+    now = timezone.now()
+    notify.collect(now)
+    row = Delivery.objects.get(recipient=alice)
+    assert notify.deliver(row.pk, now=now) == DeliveryState.PENDING  # retried, not stuck
+    row.refresh_from_db()
+    assert row.last_error == "KeyError: 'oops'" and row.claimed_at is None
+    assert mail.outbox == []
+
+
 def test_a_webhook_hears_only_its_team_and_its_kinds(scan, freeze, hook, receiver, admin, search):
     hook(kinds=["booking.ending"])  # not milestones
     webhooks.webhook_create(
@@ -207,7 +234,12 @@ def test_webhook_writes_are_audited_without_the_secret(hook, admin):
     events = list(AuditEvent.objects.filter(action__startswith="webhook.").order_by("seq"))
     assert [e.action for e in events] == ["webhook.create", "webhook.update", "webhook.delete"]
     assert events[1].after == {"name": "#pay", "secret": "(rotated)"}
-    assert old not in json.dumps([e.before for e in events] + [e.after for e in events])
+    trail = json.dumps([e.before for e in events] + [e.after for e in events])
+    assert old not in trail
+    # A chat hook's URL is its password: the trail keeps the host and a digest of the rest.
+    assert webhook.url not in trail
+    assert events[0].after["url"].startswith("http://127.0.0.1:")
+    assert "/… (sha256 " in events[0].after["url"]
 
 
 def test_bad_webhook_input_is_refused_naming_the_field(admin, payments):

@@ -63,6 +63,20 @@ def test_an_all_day_milestone_is_reminded_from_the_start_of_its_day(milestone, m
     assert dues == {midnight - 3 * DAYS}
 
 
+def test_an_all_day_milestone_across_a_daylight_saving_change_is_still_sent(
+    milestone, make_release, manager, settings
+):
+    settings.TIME_ZONE = "Europe/Berlin"  # clocks go forward on Sunday 28 March 2027
+    release = make_release(go_live=timezone.make_aware(datetime(2027, 4, 15, 9)))
+    freeze = milestone(None, release=release, date=datetime(2027, 3, 29).date())
+    due = timezone.make_aware(datetime(2027, 3, 26))  # Friday midnight, 71 hours before
+    notify.collect(due)
+    row = Delivery.objects.get(recipient=manager)
+    assert row.due == due
+    assert notify.deliver(row.pk, now=due) == DeliveryState.SENT
+    assert mail.outbox[0].subject == f"[Relcal] Code freeze for {freeze.release.name} in 3 days"
+
+
 def test_a_done_milestone_is_not_reminded(milestone, manager):
     freeze = milestone(10 * DAYS, done=True)
     assert found(release_reminders.upcoming_milestones, freeze.at - 3 * DAYS) == []
@@ -192,7 +206,9 @@ def test_a_granted_waitlist_slot_is_announced(scan, staging, payments, alice):
         granted_at=now - MIN,
     )
     scan()
-    assert [m.subject for m in mail.outbox] == ["[Relcal] Your waitlisted slot on staging is yours"]
+    assert [m.subject for m in mail.outbox] == [
+        "[Relcal] Your waitlisted slot on staging is now booked"
+    ]
 
 
 def test_sign_offs_still_missing_near_the_go_no_go_are_escalated(frozen, manager, priya, leo, sam):
@@ -242,6 +258,17 @@ def test_an_all_day_go_no_go_is_escalated_from_the_start_of_its_day(frozen, mana
     assert {due for *_, due in found(signoff_reminders.escalations, midnight - DAYS)} == {
         midnight - DAYS
     }
+
+
+def test_a_release_with_timed_and_all_day_go_no_go_milestones_is_escalated_by_the_first(
+    frozen, manager
+):
+    first = (timezone.now() + 5 * DAYS).replace(second=0, microsecond=0)
+    services.milestone_create(actor=manager, release=frozen, kind="go_no_go", at=first)
+    services.milestone_create(
+        actor=manager, release=frozen, kind="go_no_go", date=(first + 2 * DAYS).date()
+    )
+    assert {due for *_, due in found(signoff_reminders.escalations, first - DAYS)} == {first - DAYS}
 
 
 def test_nothing_is_escalated_once_every_sign_off_is_in(frozen, manager, priya, leo, sam):
@@ -313,6 +340,19 @@ def test_a_freeze_is_announced_a_day_ahead_to_the_releases_it_freezes(
     assert message.link == "/releases/freezes/"
 
 
+def test_a_freeze_set_at_short_notice_is_announced_when_it_is_set(
+    scan, make_release, manager, outsider
+):
+    make_release().watchers.add(outsider)
+    start = timezone.now() + timedelta(hours=3)
+    services.freeze_window_create(
+        actor=manager, name="Incident freeze", start=start, end=start + DAYS
+    )
+    scan()
+    announced = [m for m in mail.outbox if "Incident freeze" in m.subject]
+    assert sorted(m.to[0] for m in announced) == ["manager@example.com", "outsider@example.com"]
+
+
 def test_a_freeze_of_every_team_reaches_every_active_release(
     make_release, manager, bob, outsider, search, soon
 ):
@@ -322,6 +362,19 @@ def test_a_freeze_of_every_team_reaches_every_active_release(
     services.freeze_window_create(actor=manager, name="Year end", start=start, end=start + DAYS)
     names = {name for _, name, _ in found(release_reminders.freezes_starting, start - DAYS)}
     assert names == {"bob", "manager", "outsider"}
+
+
+def test_a_failing_rule_does_not_stop_the_other_reminders(scan, milestone, alice, monkeypatch):
+    milestone(3 * DAYS - MIN)
+
+    def broken(now, since):
+        raise ValueError("bad data")
+        yield
+
+    kind = notify.kinds()[signoff_reminders.SIGNOFF_ESCALATION]
+    monkeypatch.setitem(notify.KINDS, kind.name, kind.__class__(**{**vars(kind), "rule": broken}))
+    scan()
+    assert "alice@example.com" in [m.to[0] for m in mail.outbox]
 
 
 # --- Cost ----------------------------------------------------------------------------------------
@@ -343,7 +396,7 @@ def test_a_scan_costs_the_same_queries_for_one_or_many_due_reminders(
 
     due_things(1)
     now = timezone.now()
-    with django_assert_max_num_queries(40) as few:
+    with django_assert_max_num_queries(70) as few:  # ten rules, a savepoint each
         notify.collect(now)
     Delivery.objects.all().delete()
     due_things(9)
