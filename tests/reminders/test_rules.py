@@ -96,6 +96,17 @@ def test_a_moved_milestone_skips_the_reminder_found_for_its_old_time(scan, miles
 # --- Sign-offs -----------------------------------------------------------------------------------
 
 
+def approve(release, user, role: str) -> None:
+    approvals.signoff_record(
+        actor=user,
+        release=release,
+        role=role,
+        decision=Decision.APPROVE,
+        meaning=Meaning.APPROVED_FOR_RELEASE,
+        password=PASSWORD,
+    )
+
+
 @pytest.fixture
 def frozen(make_release, manager, priya, leo, sam):
     release = make_release()
@@ -115,31 +126,14 @@ def test_approvers_are_reminded_when_asked_then_daily(frozen, priya, leo, sam, m
 
 
 def test_an_approver_who_signed_is_not_reminded_again(scan, frozen, priya, leo, sam):
-    approvals.signoff_record(
-        actor=priya,
-        release=frozen,
-        role="product",
-        decision=Decision.APPROVE,
-        meaning=Meaning.APPROVED_FOR_RELEASE,
-        password=PASSWORD,
-    )
+    approve(frozen, priya, "product")
     scan()
     assert sorted(m.to[0] for m in mail.outbox) == ["leo@example.com", "sam@example.com"]
     assert "Sign-off needed" in mail.outbox[0].subject
 
 
 def test_an_approver_whose_approval_went_stale_is_asked_again_once(scan, frozen, manager, priya):
-    def approve():
-        approvals.signoff_record(
-            actor=priya,
-            release=frozen,
-            role="product",
-            decision=Decision.APPROVE,
-            meaning=Meaning.APPROVED_FOR_RELEASE,
-            password=PASSWORD,
-        )
-
-    approve()
+    approve(frozen, priya, "product")
     services.release_transition(actor=manager, release=frozen, to_state="planned", reason="more")
     services.scope_item_create(actor=manager, release=frozen, title="Saved cards")
     services.release_transition(actor=manager, release=frozen, to_state="scope_frozen")
@@ -154,7 +148,7 @@ def test_an_approver_whose_approval_went_stale_is_asked_again_once(scan, frozen,
     assert "Scope item added: Saved cards" in again.body
     assert f"/admin/approvals/signoff/sign/{frozen.pk}/" in again.body
     # Signed again, then another change: asked again, once more.
-    approve()
+    approve(frozen, priya, "product")
     services.release_transition(actor=manager, release=frozen, to_state="planned", reason="x")
     services.scope_item_create(actor=manager, release=frozen, title="Refunds")
     services.release_transition(actor=manager, release=frozen, to_state="scope_frozen")
@@ -218,14 +212,7 @@ def test_sign_offs_still_missing_near_the_go_no_go_are_escalated(frozen, manager
         kind="go_no_go",
         at=(timezone.now() + 10 * DAYS).replace(second=0, microsecond=0),
     )
-    approvals.signoff_record(
-        actor=priya,
-        release=frozen,
-        role="product",
-        decision=Decision.APPROVE,
-        meaning=Meaning.APPROVED_FOR_RELEASE,
-        password=PASSWORD,
-    )
+    approve(frozen, priya, "product")
     rule = signoff_reminders.escalations
     due = gate.at - DAYS  # RELCAL_SIGNOFF_ESCALATION_HOURS = 24
     assert found(rule, due - MIN) == []
@@ -276,14 +263,7 @@ def test_nothing_is_escalated_once_every_sign_off_is_in(frozen, manager, priya, 
         actor=manager, release=frozen, kind="go_no_go", at=timezone.now() + 10 * DAYS
     )
     for user, role in ((priya, "product"), (leo, "legal"), (sam, "security")):
-        approvals.signoff_record(
-            actor=user,
-            release=frozen,
-            role=role,
-            decision=Decision.APPROVE,
-            meaning=Meaning.APPROVED_FOR_RELEASE,
-            password=PASSWORD,
-        )
+        approve(frozen, user, role)
     assert found(signoff_reminders.escalations, gate.at - DAYS) == []
 
 
