@@ -11,11 +11,10 @@ from __future__ import annotations
 import json
 
 from django.contrib import admin
-from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from releases import admin as releases_admin
+from relcal.admin.service_admin import ServiceInline, ServiceModelAdmin
 from releases.models import Release
 
 from . import admin_views, selectors, services
@@ -153,7 +152,7 @@ class SignOffAdmin(ReadOnlyAdmin):
 # --- Policies -----------------------------------------------------------------------------------
 
 
-class RequirementInline(releases_admin.ServiceInline):
+class RequirementInline(ServiceInline):
     model = ApprovalRequirement
     fields = ("role", "group", "count", "segregation_of_duties")
     service_fields = services.REQUIREMENT_FIELDS
@@ -173,7 +172,7 @@ class RequirementInline(releases_admin.ServiceInline):
 
 
 @admin.register(ApprovalPolicy)
-class ApprovalPolicyAdmin(releases_admin.ServiceModelAdmin):
+class ApprovalPolicyAdmin(ServiceModelAdmin):
     list_display = ("name", "team", "is_default", "roles")
     list_select_related = ("team",)
     fields = ("name", "team", "is_default", "description")
@@ -206,83 +205,70 @@ class ApprovalPolicyAdmin(releases_admin.ServiceModelAdmin):
 # --- Each release's requirements and sign-offs, on its admin page ---------------------------------
 
 
-# Whatever admin ``releases`` registered, extended (``releases`` does not know approvals).
-_RegisteredReleaseAdmin = type(admin.site._registry[Release])
-
-
-class ReleaseAdmin(_RegisteredReleaseAdmin):
-    fieldsets = (
-        *_RegisteredReleaseAdmin.fieldsets,
+@admin.display(description="required sign-offs")
+def approval_status(release: Release) -> str:
+    if release.pk is None:
+        return "Taken from the approval policy when the scope freezes."
+    release = selectors.with_approval_data(Release.objects.all()).get(pk=release.pk)
+    if not release.approval_requirements.all():
+        return "None yet: taken from the approval policy when the scope freezes."
+    status = selectors.approval_status(release)
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><strong>{}</strong></td>"
+        "<td>{}</td></tr>",
         (
-            "Sign-offs",
-            {
-                "fields": ("approval_status",),
-                "description": "Required roles are taken from the team's approval policy when "
-                "the scope freezes.",
-            },
+            (
+                role.label,
+                role.requirement.group_name,
+                role.requirement.count,
+                "yes" if role.requirement.segregation_of_duties else "no",
+                role.state,
+                "; ".join(role.problems()) or ", ".join(s.signer_name for s in role.counted),
+            )
+            for role in status.roles
         ),
     )
-
-    def get_readonly_fields(self, request, obj=None):
-        return (*super().get_readonly_fields(request, obj), "approval_status")
-
-    @admin.display(description="required sign-offs")
-    def approval_status(self, release: Release) -> str:
-        if release.pk is None:
-            return "Taken from the approval policy when the scope freezes."
-        release = selectors.with_approval_data(Release.objects.all()).get(pk=release.pk)
-        if not release.approval_requirements.all():
-            return "None yet: taken from the approval policy when the scope freezes."
-        status = selectors.approval_status(release)
-        rows = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><strong>{}</strong></td>"
-            "<td>{}</td></tr>",
-            (
-                (
-                    role.label,
-                    role.requirement.group_name,
-                    role.requirement.count,
-                    "yes" if role.requirement.segregation_of_duties else "no",
-                    role.state,
-                    "; ".join(role.problems()) or ", ".join(s.signer_name for s in role.counted),
-                )
-                for role in status.roles
-            ),
-        )
-        evidence = reverse("approvals:evidence", args=[release.pk])
-        return format_html(
-            "<table><thead><tr><th>role</th><th>group</th><th>needed</th>"
-            "<th>segregation of duties</th><th>state</th><th>who / why</th></tr></thead>"
-            "<tbody>{}</tbody></table><p>Fingerprint now: <code>{}</code> · "
-            '<a href="{}">evidence</a></p>',
-            rows,
-            status.fingerprint,
-            evidence,
-        )
+    evidence = reverse("approvals:evidence", args=[release.pk])
+    return format_html(
+        "<table><thead><tr><th>role</th><th>group</th><th>needed</th>"
+        "<th>segregation of duties</th><th>state</th><th>who / why</th></tr></thead>"
+        "<tbody>{}</tbody></table><p>Fingerprint now: <code>{}</code> · "
+        '<a href="{}">evidence</a></p>',
+        rows,
+        status.fingerprint,
+        evidence,
+    )
 
 
-admin.site.unregister(Release)
-admin.site.register(Release, ReleaseAdmin)
+admin.site.add_fieldset(
+    Release,
+    "Sign-offs",
+    {"approval_status": approval_status},
+    description="Required roles are taken from the team's approval policy when the scope freezes.",
+)
 
 
 # --- The admin index: approvers land on their pending sign-offs -----------------------------------
 
-_index = admin.site.index
 
-
-def index(request, extra_context=None):
+def signers_land_on_pending(request) -> str | None:
+    """Users whose only admin work is signing land on their pending sign-offs."""
     user = request.user
     signs = bool(selectors.signing_group_ids(user))
     others = user.is_superuser or selectors.can_see_evidence(user)
-    if signs and not others and "all" not in request.GET:
-        return redirect("admin:approvals_signoff_pending")
-    extra = dict(extra_context or {})
-    if signs:
-        extra["pending_signoffs"] = selectors.pending_for(user)
-        extra["pending_url"] = reverse("admin:approvals_signoff_pending")
-    return _index(request, extra)
+    return reverse("admin:approvals_signoff_pending") if signs and not others else None
 
 
-admin.site.index = index
-admin.site.index_template = "approvals/admin/index.html"
+def pending_panel(request) -> dict | None:
+    """ "My pending sign-offs" on top of the index, for everyone else who signs."""
+    if not selectors.signing_group_ids(request.user):
+        return None
+    return {
+        "pending_signoffs": selectors.pending_for(request.user),
+        "pending_url": reverse("admin:approvals_signoff_pending"),
+    }
+
+
+admin.site.add_landing(signers_land_on_pending)
+admin.site.add_index_panel("approvals/admin/_pending_panel.html", pending_panel, order=10)

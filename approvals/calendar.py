@@ -1,4 +1,4 @@
-"""Sign-off deadlines for calendars and feeds (see ``relcal.calendar`` for the contract).
+"""Sign-off deadlines for calendars and feeds (see ``calendars.sources`` for the contract).
 
 A release awaiting sign-off (scope frozen or testing) gets one event: at its go/no-go milestone,
 or, without one, in the half hour before its go-live. The description lists the roles still
@@ -18,8 +18,8 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
-from relcal.calendar import FeedQuery, Fingerprint, latest
-from relcal.ical import CONFIRMED, FeedEvent
+from calendars.ical import CONFIRMED, FeedEvent
+from calendars.sources import FeedQuery, Fingerprint, latest
 from releases.calendar import STATE_LABELS, TIMED_MILESTONE, release_label
 from releases.models import Milestone, MilestoneKind, Release, ReleaseDependency, ScopeItem
 from releases.selectors import visible_release_q

@@ -10,7 +10,7 @@
   as in the calendar feeds) is near and a required sign-off is still missing, rejected or
   stale, to the release manager and every member of the missing roles' groups.
 
-Delivery is ``relcal.notify``'s business.
+Delivery is ``reminders``'s business.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
-from relcal import notify
 from releases.models import Release
+from reminders import registry
 
 from . import fingerprint, selectors
 from .calendar import deadline
@@ -57,7 +57,7 @@ def _awaiting():
     )
 
 
-def pending_signoffs(now: datetime, since: datetime) -> Iterator[notify.Reminder]:
+def pending_signoffs(now: datetime, since: datetime) -> Iterator[registry.Reminder]:
     # Releases awaiting sign-off are few at any time; their data comes in a fixed number of
     # queries, the approvers of their groups in one more.
     releases = list(_awaiting())
@@ -84,8 +84,8 @@ def pending_signoffs(now: datetime, since: datetime) -> Iterator[notify.Reminder
             continue
         due = _latest_due(requested, now)
         if due > since:
-            yield notify.Reminder(
-                SIGNOFF_PENDING, release, due, notify.reachable(asked[release.pk])
+            yield registry.Reminder(
+                SIGNOFF_PENDING, release, due, registry.reachable(asked[release.pk])
             )
 
 
@@ -101,13 +101,15 @@ def _stale_approvals(release: Release) -> list[SignOff]:
     ]
 
 
-def stale_signoffs(now: datetime, since: datetime) -> Iterator[notify.Reminder]:
+def stale_signoffs(now: datetime, since: datetime) -> Iterator[registry.Reminder]:
     # One reminder per stale approval (its key is the sign-off itself), due when found.
     stale = [signoff for release in _awaiting() for signoff in _stale_approvals(release)]
     signers = get_user_model().objects.in_bulk({signoff.signer_id for signoff in stale})
     for signoff in stale:
         signer = signers.get(signoff.signer_id)
-        yield notify.Reminder(SIGNOFF_STALE, signoff, signoff.signed_at, notify.reachable([signer]))
+        yield registry.Reminder(
+            SIGNOFF_STALE, signoff, signoff.signed_at, registry.reachable([signer])
+        )
 
 
 def _moment(value: date | datetime) -> datetime:
@@ -116,7 +118,7 @@ def _moment(value: date | datetime) -> datetime:
     return timezone.make_aware(datetime.combine(value, time.min))  # an all-day go/no-go
 
 
-def escalations(now: datetime, since: datetime) -> Iterator[notify.Reminder]:
+def escalations(now: datetime, since: datetime) -> Iterator[registry.Reminder]:
     before = escalate_before()
     for release in _awaiting():
         _, start, _ = deadline(release)
@@ -132,7 +134,7 @@ def escalations(now: datetime, since: datetime) -> Iterator[notify.Reminder]:
         if status.complete:
             continue
         people = [release.manager, *(u for group in groups for u in group.user_set.all())]
-        yield notify.Reminder(SIGNOFF_ESCALATION, release, due, notify.reachable(people))
+        yield registry.Reminder(SIGNOFF_ESCALATION, release, due, registry.reachable(people))
 
 
 def _roles(release: Release, user) -> list[str]:
@@ -148,10 +150,10 @@ def _sign_url(release: Release) -> str:
     return reverse("admin:approvals_signoff_sign", args=[release.pk])
 
 
-def _message(release: Release, delivery) -> notify.Message:
+def _message(release: Release, delivery) -> registry.Message:
     roles = ", ".join(_roles(release, delivery.recipient) or ["sign-off"])
     whose = "your" if delivery.recipient else "a"
-    return notify.Message(
+    return registry.Message(
         subject=f"Sign-off needed: {release.name} ({roles})",
         lines=[
             f"{release.name} ({release.team.name}, version {release.version}) awaits {whose} "
@@ -167,7 +169,7 @@ def _still_due(release: Release, delivery) -> bool:
     return bool(_roles(release, delivery.recipient))
 
 
-def _escalation_message(release: Release, delivery) -> notify.Message:
+def _escalation_message(release: Release, delivery) -> registry.Message:
     release = selectors.with_approval_data(Release.objects.filter(pk=release.pk)).get()
     status = selectors.approval_status(release)
     gate, start, _ = deadline(release)
@@ -177,7 +179,7 @@ def _escalation_message(release: Release, delivery) -> notify.Message:
         else start.strftime("%a %d %b %Y")
     )
     what = "the go/no-go" if gate is not None else "go-live"
-    return notify.Message(
+    return registry.Message(
         subject=f"Sign-offs still missing for {release.name} before {what} on {when}",
         lines=[
             f"{release.name} ({release.team.name}, version {release.version}) cannot be "
@@ -197,12 +199,12 @@ def _escalation_still_due(release: Release, delivery) -> bool:
     return _moment(start) - escalate_before() == delivery.due  # moved: it has its own
 
 
-def _stale_message(signoff: SignOff, delivery) -> notify.Message:
+def _stale_message(signoff: SignOff, delivery) -> registry.Message:
     release = selectors.with_approval_data(Release.objects.filter(pk=signoff.release_id)).get()
     snapshot, _ = fingerprint.current(release)
     changes = fingerprint.diff(signoff.snapshot, snapshot)
     shown = changes[:8] + ([f"… and {len(changes) - 8} more changes."] if len(changes) > 8 else [])
-    return notify.Message(
+    return registry.Message(
         subject=f"Sign again: {release.name} changed since your {signoff.get_role_display()} "
         f"approval",
         lines=[
@@ -227,7 +229,7 @@ def _team(release: Release) -> list[int]:
     return [release.team_id]
 
 
-notify.register(
+registry.register(
     SIGNOFF_PENDING,
     label="A release awaits my sign-off",
     model=Release,
@@ -236,7 +238,7 @@ notify.register(
     still_due=_still_due,
     teams=_team,
 )
-notify.register(
+registry.register(
     SIGNOFF_STALE,
     label="A release I approved changed: sign again",
     model=SignOff,
@@ -245,7 +247,7 @@ notify.register(
     still_due=_stale_still_due,
     due_when_found=True,  # personal: no team webhook hears it
 )
-notify.register(
+registry.register(
     SIGNOFF_ESCALATION,
     label="Sign-offs are still missing close to the go/no-go",
     model=Release,

@@ -23,15 +23,15 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from relcal.audit import HASHED_FIELDS, format_timestamp
+from relcal.audit import format_timestamp
 from releases.models import Release, ReleaseState
 
-from . import selectors
+from . import chain, selectors
 from .models import AuditEvent
 
 # What an export carries of each event: the hashed fields, then the links of the chain, so the
 # chain can be re-checked outside Relcal.
-EVENT_COLUMNS = (*HASHED_FIELDS, "prev_hash", "hash")
+EVENT_COLUMNS = chain.COLUMNS
 SIGNOFF_COLUMNS = (
     "signed_at",
     "signer_name",

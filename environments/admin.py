@@ -1,9 +1,10 @@
 """Environments, bookings, maintenance, deployments and the waitlist in the admin.
 
 Every write goes through ``environments.services`` with the signed-in user as the actor, using
-the machinery of ``releases.admin`` (a refusal becomes a form error and nothing is stored). Who
-may change what follows ``environments.permissions``, not Django's model permissions: a team
-member may book for their team and an environment's owners may set its rules and maintenance.
+the machinery of ``relcal.admin.service_admin`` (a refusal becomes a form error and nothing is
+stored). Who may change what follows ``environments.permissions``, not Django's model
+permissions: a team member may book for their team and an environment's owners may set its rules
+and maintenance.
 """
 
 from __future__ import annotations
@@ -13,8 +14,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.http import HttpRequest
 
+from relcal.admin.service_admin import (
+    ReadOnlyInline,
+    ServiceInline,
+    ServiceModelAdmin,
+    error_messages,
+)
 from relcal.errors import Conflict
-from releases.admin import ReadOnlyInline, ServiceInline, ServiceModelAdmin, error_messages
 
 from . import permissions as perms
 from . import services

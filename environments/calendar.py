@@ -1,5 +1,5 @@
 """Environment events for calendars and feeds: bookings and maintenance windows (see
-``relcal.calendar`` for the contract every app's calendar module keeps).
+``calendars.sources`` for the contract every app's calendar module keeps).
 
 Bookings are shown to everyone signed in, as the environment pages show them (a slot is taken,
 whoever took it), but the release a booking names follows the releases' own visibility. A
@@ -18,8 +18,8 @@ from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 
-from relcal.calendar import CANCELLED_KEPT, FeedQuery, Fingerprint, latest
-from relcal.ical import CANCELLED, CONFIRMED, FeedEvent
+from calendars.ical import CANCELLED, CONFIRMED, FeedEvent
+from calendars.sources import CANCELLED_KEPT, FeedQuery, Fingerprint, latest
 from releases.calendar import release_label
 from releases.models import Release, Team
 from releases.selectors import visible_release_q

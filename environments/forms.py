@@ -14,9 +14,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
+from relcal.forms import DateTimeLocalInput, PageForm, model_field
+from relcal.times import OUT_OF_RANGE, as_utc
 from releases import selectors as release_selectors
-from releases.api.serializers import OUT_OF_RANGE, as_utc
-from releases.forms import DateTimeLocalInput, PageForm, ReleaseChoiceField, model_field
+from releases.forms import ReleaseChoiceField
 from releases.models import Release, ReleaseState, Team
 
 from . import permissions as perms

@@ -1,6 +1,6 @@
 """Booking reminders: starting soon, ending soon, expired automatically (not released by its
 end), and a waitlisted slot granted. Each goes to whoever booked (or queued); if nobody is on
-record, to the booking team's members. Delivery is ``relcal.notify``'s business."""
+record, to the booking team's members. Delivery is ``reminders``'s business."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from django.urls import reverse
 from django.utils import timezone
 
-from relcal import notify
+from reminders import registry
 
 from .models import HOLDING, Booking, BookingState, WaitlistEntry, WaitlistState
 from .services import booking_expire_due
@@ -23,7 +23,7 @@ SOON = timedelta(minutes=15)
 
 
 def _people(holder, who) -> tuple:
-    return notify.reachable([who] if who is not None else holder.team.members.all())
+    return registry.reachable([who] if who is not None else holder.team.members.all())
 
 
 def _bookings():
@@ -32,33 +32,33 @@ def _bookings():
     )
 
 
-def starting_soon(now: datetime, since: datetime) -> Iterator[notify.Reminder]:
+def starting_soon(now: datetime, since: datetime) -> Iterator[registry.Reminder]:
     due = _bookings().filter(state=BookingState.CONFIRMED, start__gt=since + SOON)
     for booking in due.filter(start__lte=now + SOON):
-        yield notify.Reminder(
+        yield registry.Reminder(
             STARTING, booking, booking.start - SOON, _people(booking, booking.booked_by)
         )
 
 
-def ending_soon(now: datetime, since: datetime) -> Iterator[notify.Reminder]:
+def ending_soon(now: datetime, since: datetime) -> Iterator[registry.Reminder]:
     # Range on ``end`` per holding state: the (state, end) index answers it.
     due = _bookings().filter(state__in=HOLDING, end__gt=since + SOON, end__lte=now + SOON)
     for booking in due:
-        yield notify.Reminder(
+        yield registry.Reminder(
             ENDING, booking, booking.end - SOON, _people(booking, booking.booked_by)
         )
 
 
-def expired(now: datetime, since: datetime) -> Iterator[notify.Reminder]:
+def expired(now: datetime, since: datetime) -> Iterator[registry.Reminder]:
     # Expiry is the Environments app's periodic job; the scan runs it first, so that what it
     # expires (and the waitlist entries it grants) is reminded in the same pass.
     booking_expire_due(now=now)
     due = _bookings().filter(state=BookingState.EXPIRED, end__gt=since, end__lte=now)
     for booking in due:
-        yield notify.Reminder(EXPIRED, booking, booking.end, _people(booking, booking.booked_by))
+        yield registry.Reminder(EXPIRED, booking, booking.end, _people(booking, booking.booked_by))
 
 
-def granted(now: datetime, since: datetime) -> Iterator[notify.Reminder]:
+def granted(now: datetime, since: datetime) -> Iterator[registry.Reminder]:
     entries = (
         WaitlistEntry.objects.filter(
             state=WaitlistState.GRANTED, granted_at__gt=since, granted_at__lte=now
@@ -67,7 +67,9 @@ def granted(now: datetime, since: datetime) -> Iterator[notify.Reminder]:
         .prefetch_related("team__members")
     )
     for entry in entries:
-        yield notify.Reminder(GRANTED, entry, entry.granted_at, _people(entry, entry.requested_by))
+        yield registry.Reminder(
+            GRANTED, entry, entry.granted_at, _people(entry, entry.requested_by)
+        )
 
 
 def _when(start: datetime, end: datetime) -> str:
@@ -91,11 +93,11 @@ def _booking_message(kind: str):
     }
     subject, action = words[kind]
 
-    def message(booking: Booking, delivery) -> notify.Message:
+    def message(booking: Booking, delivery) -> registry.Message:
         lines = [f"{booking.purpose} ({booking.team.name}): {_when(booking.start, booking.end)}."]
         if kind == EXPIRED:
             lines.append("It was not released by its end, so Relcal released it.")
-        return notify.Message(
+        return registry.Message(
             subject=subject.format(whose=_whose(booking, delivery), env=booking.environment.name),
             lines=lines,
             link=f"{reverse('environments:my-bookings')}#booking-{booking.pk}",
@@ -116,8 +118,8 @@ def _booking_still_due(kind: str):
     return still_due
 
 
-def _granted_message(entry: WaitlistEntry, delivery) -> notify.Message:
-    return notify.Message(
+def _granted_message(entry: WaitlistEntry, delivery) -> registry.Message:
+    return registry.Message(
         subject=f"{_whose(entry, delivery)} waitlisted slot on {entry.environment.name} is "
         "now booked",
         lines=[
@@ -138,7 +140,7 @@ for _kind, _label, _rule in (
     (ENDING, "My booking ends soon", ending_soon),
     (EXPIRED, "My booking was released at its end (overdue)", expired),
 ):
-    notify.register(
+    registry.register(
         _kind,
         label=_label,
         model=Booking,
@@ -148,7 +150,7 @@ for _kind, _label, _rule in (
         teams=_team,
     )
 # After ``expired``: the expiry it runs may grant waitlist entries.
-notify.register(
+registry.register(
     GRANTED,
     label="A slot I waitlisted is granted",
     model=WaitlistEntry,

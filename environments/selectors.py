@@ -241,3 +241,9 @@ def maintenance_between(start: datetime, end: datetime) -> QuerySet:
     return MaintenanceWindow.objects.filter(start__lt=end, end__gt=start).order_by(
         "environment_id", "start", "id"
     )
+
+
+def environment_choices() -> list[dict]:
+    """Every environment's slug and name, by name: the calendar pages' filter choices
+    (environments are shown to everyone signed in, as on the environment pages)."""
+    return list(Environment.objects.order_by("name").values("slug", "name"))

@@ -2,31 +2,17 @@ from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
 
-def _sync_schedules(sender, **kwargs) -> None:
-    # Once per migrate, after django_celery_beat's tables exist.
-    if sender.name == "django_celery_beat":
-        from . import schedules
-
-        schedules.sync()
-
-
 class RelcalConfig(AppConfig):
+    """The project and its platform: settings, URLs, Celery, audit, admin site, API pieces.
+    Imports no domain app."""
+
     name = "relcal"
     verbose_name = "Relcal"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the system checks)
+        from . import (
+            checks,  # noqa: F401  (registers the system checks)
+            schedules,
+        )
 
-        post_migrate.connect(_sync_schedules, dispatch_uid="relcal-sync-schedules")
-
-        from releases.signals import transitioned
-
-        transitioned.connect(_scan_soon, dispatch_uid="relcal-scan-on-transition")
-
-
-def _scan_soon(sender, **kwargs) -> None:
-    # Watchers hear of a state change, and a frozen scope asks for sign-offs, right away: scan
-    # after commit rather than within a minute.
-    from . import notify
-
-    notify.kick()
+        post_migrate.connect(schedules.sync_after_migrate, dispatch_uid="relcal-sync-schedules")

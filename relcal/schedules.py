@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
 
 @dataclass(frozen=True)
 class Schedule:
@@ -31,8 +33,6 @@ SCHEDULES = [
 
 def sync(*, reset: bool = False) -> list[str]:
     """Create (or with ``reset`` restore) each declared schedule; returns the names touched."""
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
-
     touched = []
     for schedule in SCHEDULES:
         interval, _ = IntervalSchedule.objects.get_or_create(
@@ -53,3 +53,9 @@ def sync(*, reset: bool = False) -> list[str]:
             task.save()
             touched.append(schedule.name)
     return touched
+
+
+def sync_after_migrate(sender, **kwargs) -> None:
+    """``post_migrate`` receiver: sync once per migrate, after django_celery_beat's tables exist."""
+    if sender.name == "django_celery_beat":
+        sync()

@@ -62,7 +62,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "relcal.admin.apps.AdminConfig",  # django.contrib.admin with the Relcal admin site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -79,6 +79,10 @@ INSTALLED_APPS = [
     "releases",
     "environments",
     "approvals",
+    # Features over the domain apps; their tables keep the label "relcal" they were born with.
+    "calendars",
+    "reminders",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -216,10 +220,10 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
         "rest_framework.filters.SearchFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "relcal.api.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "relcal.api.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "relcal.api.exception_handler",
+    "EXCEPTION_HANDLER": "relcal.api.exceptions.exception_handler",
     "DATETIME_FORMAT": "iso-8601",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

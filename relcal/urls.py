@@ -1,16 +1,27 @@
+"""The project's URL map: every app's pages and API, mounted once. (The one platform module
+that names the domain apps: wiring them is its job.)"""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.urlpatterns import format_suffix_patterns
 
-from . import api_tokens, feeds, profile, views
+from approvals.api.urls import router as approvals_api
+from calendars import feeds, pages, profile
+from calendars.api.urls import router as calendars_api
+from environments.api.urls import router as environments_api
+from releases.api.urls import router as releases_api
+
+from . import views
+from .api.routers import api_root_view
+
+API_ROUTERS = (releases_api, calendars_api, approvals_api, environments_api)
 
 api_v1 = [
-    path("", include("releases.api.urls")),
-    path("", include(api_tokens.router.urls)),
-    path("", include("approvals.api_urls")),
-    path("", include("environments.api.urls")),
+    *format_suffix_patterns([path("", api_root_view(*API_ROUTERS), name="api-root")]),
+    *(url for router in API_ROUTERS for url in router.urls),
     path("schema/", SpectacularAPIView.as_view(api_version="1"), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-v1:schema"), name="docs"),
 ]
@@ -25,9 +36,9 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
-    path("calendar/", feeds.month_view, name="calendar"),
-    path("calendar/agenda/", feeds.agenda_view, name="calendar-agenda"),
-    path("calendar/subscribe/", feeds.subscribe, name="calendar-subscribe"),
+    path("calendar/", pages.month_view, name="calendar"),
+    path("calendar/agenda/", pages.agenda_view, name="calendar-agenda"),
+    path("calendar/subscribe/", pages.subscribe, name="calendar-subscribe"),
     path("feeds/public.ics", feeds.public_feed, name="public-feed"),
     path("feeds/<slug:token>.ics", feeds.feed, name="feed"),
     path("profile/", profile.profile, name="profile"),

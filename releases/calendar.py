@@ -1,5 +1,5 @@
 """Release events for calendars and feeds: go-lives with their deployment window, milestones and
-freeze windows (see ``relcal.calendar`` for the contract every app's calendar module keeps).
+freeze windows (see ``calendars.sources`` for the contract every app's calendar module keeps).
 
 Each event lists what a subscriber needs at a glance: the summary says team, release and kind
 ("Payments 4.2 — code freeze"), the description says the state and links to the release page.
@@ -15,8 +15,8 @@ from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.urls import reverse
 from django.utils import timezone
 
-from relcal.calendar import CANCELLED_KEPT, FeedQuery, Fingerprint, latest
-from relcal.ical import CANCELLED, CONFIRMED, TENTATIVE, FeedEvent
+from calendars.ical import CANCELLED, CONFIRMED, TENTATIVE, FeedEvent
+from calendars.sources import CANCELLED_KEPT, FeedQuery, Fingerprint, latest
 
 from .models import (
     DeploymentStrategy,

@@ -6,10 +6,19 @@ from datetime import datetime, timedelta
 
 import django_filters
 from django import forms
+from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 
-from .models import FreezeWindow, Release, ReleaseState, Team
+from .models import (
+    FreezeWindow,
+    Milestone,
+    Release,
+    ReleaseDependency,
+    ReleaseState,
+    ScopeItem,
+    Team,
+)
 
 
 class ReleaseFilter(django_filters.FilterSet):
@@ -56,8 +65,6 @@ class ReleaseFilter(django_filters.FilterSet):
         )
 
     def filter_q(self, queryset, name, value):
-        from django.db.models import Q
-
         return queryset.filter(Q(name__icontains=value) | Q(version__icontains=value))
 
 
@@ -73,3 +80,21 @@ class FreezeWindowFilter(django_filters.FilterSet):
 
     def filter_active_at(self, queryset, name, value):
         return queryset.filter(start__lte=value, end__gt=value)
+
+
+class MilestoneFilter(django_filters.FilterSet):
+    class Meta:
+        model = Milestone
+        fields = ["release", "kind", "done"]
+
+
+class ScopeItemFilter(django_filters.FilterSet):
+    class Meta:
+        model = ScopeItem
+        fields = ["release", "kind"]
+
+
+class DependencyFilter(django_filters.FilterSet):
+    class Meta:
+        model = ReleaseDependency
+        fields = ["release", "depends_on", "kind"]

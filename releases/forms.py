@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
-from django.db import models
 from django.utils import timezone
 from django.utils.formats import date_format
+
+from relcal.forms import DateInput, DateTimeLocalInput, PageForm, model_field
 
 from .filters import ReleaseFilter
 from .models import (
@@ -28,48 +28,6 @@ from .models import (
     ScopeItem,
 )
 from .services import allowed_transitions, transition_needs_reason
-
-
-class DateTimeLocalInput(forms.DateTimeInput):
-    """The browser's date-and-time picker; the value is read in the current time zone."""
-
-    input_type = "datetime-local"
-
-    def __init__(self, attrs: dict | None = None):
-        super().__init__(attrs, format="%Y-%m-%dT%H:%M")
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs: dict | None = None):
-        super().__init__(attrs, format="%Y-%m-%d")
-
-
-def model_field(model: type[models.Model], name: str, **overrides) -> forms.Field:
-    """The form field a ModelForm would build for ``model.name``."""
-    return model._meta.get_field(name).formfield(**overrides)
-
-
-def add_service_errors(form: forms.Form, error: ValidationError) -> None:
-    """Show a service's ValidationError on the form: on the field it names when the form has
-    that field, otherwise at the top of the form (``add_error`` would raise on unknown keys)."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, errors in error.error_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
-
-
-class PageForm(forms.Form):
-    """A form whose element ids start with ``id_prefix``, so that several forms on one page
-    (the release page has four) never share an id and every label points at its own field."""
-
-    id_prefix = "id"
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("auto_id", f"{self.id_prefix}_%s")
-        super().__init__(*args, **kwargs)
 
 
 class UserChoiceField(forms.ModelChoiceField):

@@ -1,7 +1,7 @@
 """Release reminders: a milestone coming up (some days before, to the release manager, the
 owning team's members and the release's watchers), a release changing state (to its watchers
 and manager, but not to whoever moved it) and a freeze window starting (a day before, to the
-watchers and managers of the active releases it freezes). Delivery is ``relcal.notify``'s
+watchers and managers of the active releases it freezes). Delivery is ``reminders``'s
 business."""
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from relcal import notify
+from reminders import registry, tasks
 
 from .models import FreezeWindow, Milestone, Release, ReleaseState, ReleaseTransition, Team
+from .signals import transitioned
 
 MILESTONE_UPCOMING = "milestone.upcoming"
 STATE_CHANGED = "release.state_changed"
@@ -53,7 +54,7 @@ def _team(obj) -> list[int]:
 # --- A milestone coming up -----------------------------------------------------------------------
 
 
-def upcoming_milestones(now: datetime, since: datetime) -> Iterator[notify.Reminder]:
+def upcoming_milestones(now: datetime, since: datetime) -> Iterator[registry.Reminder]:
     for offset in milestone_offsets():
         # The milestone's moment lies in (since + offset, now + offset]: a range on ``at`` and an
         # ``IN`` on a handful of dates, never a scan of every milestone.
@@ -68,24 +69,26 @@ def upcoming_milestones(now: datetime, since: datetime) -> Iterator[notify.Remin
         for milestone in milestones:
             moment = milestone.sort_key
             if start < moment <= end:
-                yield notify.Reminder(
+                yield registry.Reminder(
                     MILESTONE_UPCOMING, milestone, moment - offset, recipients(milestone.release)
                 )
 
 
 def recipients(release: Release) -> tuple:
     """The release manager, the owning team's members and the watchers."""
-    return notify.reachable([*release.team.members.all(), *release.watchers.all(), release.manager])
+    return registry.reachable(
+        [*release.team.members.all(), *release.watchers.all(), release.manager]
+    )
 
 
-def _milestone_message(milestone: Milestone, delivery) -> notify.Message:
+def _milestone_message(milestone: Milestone, delivery) -> registry.Message:
     release = milestone.release
     moment = milestone.sort_key
     days = round((moment - delivery.due) / timedelta(days=1))
     when = (
         timezone.localtime(moment).strftime("%a %d %b %Y") if milestone.all_day else _local(moment)
     )
-    return notify.Message(
+    return registry.Message(
         subject=f"{milestone.label} for {release.name} in {days} day{'s' * (days != 1)}",
         lines=[
             f"{milestone.label} of {release.name} ({release.team.name}, version "
@@ -109,7 +112,7 @@ def _milestone_still_due(milestone: Milestone, delivery) -> bool:
 # --- A release changing state --------------------------------------------------------------------
 
 
-def state_changes(now: datetime, since: datetime) -> Iterator[notify.Reminder]:
+def state_changes(now: datetime, since: datetime) -> Iterator[registry.Reminder]:
     transitions = (
         ReleaseTransition.objects.filter(at__gt=since, at__lte=now)
         .exclude(from_state=F("to_state"))  # the record of its creation
@@ -119,15 +122,15 @@ def state_changes(now: datetime, since: datetime) -> Iterator[notify.Reminder]:
     for transition in transitions:
         release = transition.release
         people = [*release.watchers.all(), release.manager]
-        yield notify.Reminder(
+        yield registry.Reminder(
             STATE_CHANGED,
             transition,
             transition.at,
-            notify.reachable(u for u in people if u is None or u.pk != transition.actor_id),
+            registry.reachable(u for u in people if u is None or u.pk != transition.actor_id),
         )
 
 
-def _state_message(transition: ReleaseTransition, delivery) -> notify.Message:
+def _state_message(transition: ReleaseTransition, delivery) -> registry.Message:
     release = transition.release
     moved = f"{transition.get_from_state_display()} to {transition.get_to_state_display()}"
     who = transition.actor.get_full_name() or transition.actor.username if transition.actor else ""
@@ -138,7 +141,7 @@ def _state_message(transition: ReleaseTransition, delivery) -> notify.Message:
     if transition.reason:
         lines.append(f"Reason: {transition.reason}")
     lines.append(f"Go-live: {_local(release.go_live)}.")
-    return notify.Message(
+    return registry.Message(
         subject=f"{release.name} is now {transition.get_to_state_display().lower()}",
         lines=lines,
         link=release.get_absolute_url(),
@@ -159,7 +162,7 @@ def _freeze_due(freeze: FreezeWindow) -> datetime:
     return max(freeze.start - freeze_notice(), freeze.created_at)
 
 
-def freezes_starting(now: datetime, since: datetime) -> Iterator[notify.Reminder]:
+def freezes_starting(now: datetime, since: datetime) -> Iterator[registry.Reminder]:
     notice = freeze_notice()
     window = Q(start__gt=since + notice, start__lte=now + notice)
     short_notice = Q(created_at__gt=since, created_at__lte=now, start__lte=now + notice)
@@ -169,7 +172,7 @@ def freezes_starting(now: datetime, since: datetime) -> Iterator[notify.Reminder
             continue
         releases = _frozen_releases(freeze).select_related("manager").prefetch_related("watchers")
         people = [u for r in releases for u in (*r.watchers.all(), r.manager) if u is not None]
-        yield notify.Reminder(FREEZE_STARTING, freeze, due, notify.reachable(people))
+        yield registry.Reminder(FREEZE_STARTING, freeze, due, registry.reachable(people))
 
 
 def _freeze_teams(freeze: FreezeWindow) -> list[int]:
@@ -178,14 +181,14 @@ def _freeze_teams(freeze: FreezeWindow) -> list[int]:
     return list(Team.objects.values_list("pk", flat=True))  # a freeze of every team
 
 
-def _freeze_message(freeze: FreezeWindow, delivery) -> notify.Message:
+def _freeze_message(freeze: FreezeWindow, delivery) -> registry.Message:
     lines = [
         f"{freeze.name} freezes {freeze.scope_label} from {_local(freeze.start)} to "
         f"{_local(freeze.end)}: no go-live may be scheduled in it."
     ]
     if freeze.reason:
         lines.append(f"Reason: {freeze.reason}")
-    return notify.Message(
+    return registry.Message(
         subject=f"Freeze starts {_local(freeze.start)}: {freeze.name}",
         lines=lines,
         link=reverse("releases:freezes"),
@@ -197,7 +200,7 @@ def _freeze_still_due(freeze: FreezeWindow, delivery) -> bool:
     return _freeze_due(freeze) == delivery.due  # moved: the new start has its own
 
 
-notify.register(
+registry.register(
     MILESTONE_UPCOMING,
     label="A milestone is coming up",
     model=Milestone,
@@ -206,7 +209,7 @@ notify.register(
     still_due=_milestone_still_due,
     teams=_team,
 )
-notify.register(
+registry.register(
     STATE_CHANGED,
     label="A release I watch or manage changes state",
     model=ReleaseTransition,
@@ -214,7 +217,7 @@ notify.register(
     message=_state_message,
     teams=_team,
 )
-notify.register(
+registry.register(
     FREEZE_STARTING,
     label="A freeze window starts",
     model=FreezeWindow,
@@ -223,3 +226,12 @@ notify.register(
     still_due=_freeze_still_due,
     teams=_freeze_teams,
 )
+
+
+def _scan_soon(sender, **kwargs) -> None:
+    # Watchers hear of a state change, and a frozen scope asks for sign-offs, right away: scan
+    # after commit rather than within a minute.
+    tasks.scan.delay()
+
+
+transitioned.connect(_scan_soon, dispatch_uid="releases-scan-on-transition")

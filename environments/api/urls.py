@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from rest_framework.routers import SimpleRouter
+from relcal.api.routers import Router
 
 from . import views
 
-router = SimpleRouter()
+router = Router()
 router.register("environments", views.EnvironmentViewSet, basename="environment")
 router.register("bookings", views.BookingViewSet, basename="booking")
 router.register("waitlist", views.WaitlistViewSet, basename="waitlist-entry")

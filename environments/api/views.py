@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import re
 
-from django.db.models import Q, QuerySet
-from django_filters import rest_framework as filters
+from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -23,28 +22,29 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from environments import selectors, services
+from environments.filters import (
+    BookingFilter,
+    DeploymentFilter,
+    EnvironmentFilter,
+    MaintenanceFilter,
+    WaitlistFilter,
+)
 from environments.models import (
     Booking,
-    BookingState,
     Deployment,
-    Environment,
-    EnvironmentKind,
     MaintenanceWindow,
     WaitlistEntry,
-    WaitlistState,
 )
-from releases.api.views import ID, NOT_FOUND, SLUG, FilterBackend, call_service
-from releases.models import Team
+from relcal.api.filters import FILTERS
+from relcal.api.views import ID, NOT_FOUND, SLUG, call_service
 
 from . import examples as ex
 from . import serializers as s
 
-FILTERS = [FilterBackend, OrderingFilter]
 CONFLICT = {
     409: OpenApiResponse(
         s.ConflictSerializer, description="Another booking holds the slot; `detail` names it."
@@ -61,31 +61,7 @@ WRITE_ERRORS = {**ERRORS, **NOT_FOUND}
 _SPACED_OFFSET = re.compile(r" (\d\d:?\d\d)$")
 
 
-def _my_teams(user) -> QuerySet:
-    return Team.objects.filter(members=user).values("pk")
-
-
-class _SlugsFilter(filters.BaseInFilter, filters.CharFilter):
-    pass
-
-
-def _slugs(model: str, help_text: str) -> _SlugsFilter:
-    """A filter on a related object's slug; several comma-separated (``?team=a,b``)."""
-    return _SlugsFilter(field_name=f"{model}__slug", help_text=help_text)
-
-
 # --- Environments -------------------------------------------------------------------------
-
-
-class EnvironmentFilter(filters.FilterSet):
-    kind = filters.MultipleChoiceFilter(
-        choices=EnvironmentKind.choices, help_text="Kind; repeat for several."
-    )
-    owner_team = filters.CharFilter(field_name="owner_team__slug", help_text="Team slug.")
-
-    class Meta:
-        model = Environment
-        fields = ["kind", "owner_team", "bookable"]
 
 
 @extend_schema_view(
@@ -187,40 +163,6 @@ class EnvironmentViewSet(
 # --- Bookings -----------------------------------------------------------------------------
 
 
-class OverlapFilter(filters.FilterSet):
-    """``start``/``end``: rows overlapping ``[start, end)``; ``mine``: your teams' or yours."""
-
-    start = filters.IsoDateTimeFilter(
-        field_name="end", lookup_expr="gt", help_text="Overlapping a range starting here."
-    )
-    end = filters.IsoDateTimeFilter(
-        field_name="start", lookup_expr="lt", help_text="Overlapping a range ending here."
-    )
-    environment = _slugs("environment", "Environment slug; comma-separate several.")
-
-    mine_owner = "booked_by"
-
-    def filter_mine(self, queryset, name, value):
-        if not value:
-            return queryset
-        user = self.request.user
-        return queryset.filter(Q(team__in=_my_teams(user)) | Q(**{self.mine_owner: user}))
-
-
-class BookingFilter(OverlapFilter):
-    team = _slugs("team", "Team slug; comma-separate several.")
-    state = filters.MultipleChoiceFilter(
-        choices=BookingState.choices, help_text="State; repeat for several."
-    )
-    mine = filters.BooleanFilter(
-        method="filter_mine", help_text="Only bookings of your teams or made by you."
-    )
-
-    class Meta:
-        model = Booking
-        fields = ["environment", "team", "state", "mine", "start", "end", "release"]
-
-
 def _bookings(user) -> QuerySet:
     return selectors.with_release_visibility(
         Booking.objects.select_related("environment", "team", "release", "booked_by"), user
@@ -309,21 +251,6 @@ class BookingViewSet(
 # --- Waitlist -----------------------------------------------------------------------------
 
 
-class WaitlistFilter(OverlapFilter):
-    team = _slugs("team", "Team slug; comma-separate several.")
-    state = filters.MultipleChoiceFilter(
-        choices=WaitlistState.choices, help_text="State; repeat for several."
-    )
-    mine = filters.BooleanFilter(
-        method="filter_mine", help_text="Only entries of your teams or queued by you."
-    )
-    mine_owner = "requested_by"
-
-    class Meta:
-        model = WaitlistEntry
-        fields = ["environment", "team", "state", "mine", "start", "end"]
-
-
 @extend_schema_view(
     create=extend_schema(
         description="Queue a team for a slot another booking holds. When the slot frees up "
@@ -366,12 +293,6 @@ class WaitlistViewSet(
 # --- Maintenance windows and deployments -----------------------------------------------------
 
 
-class MaintenanceFilter(OverlapFilter):
-    class Meta:
-        model = MaintenanceWindow
-        fields = ["environment", "start", "end"]
-
-
 @extend_schema_view(
     create=extend_schema(
         description="Take an environment out of use for `[start, end)`: its owning team and "
@@ -407,14 +328,6 @@ class MaintenanceWindowViewSet(
 
     def perform_destroy(self, instance: MaintenanceWindow) -> None:
         services.maintenance_window_delete(actor=self.request.user, window=instance)
-
-
-class DeploymentFilter(filters.FilterSet):
-    environment = _slugs("environment", "Environment slug; comma-separate several.")
-
-    class Meta:
-        model = Deployment
-        fields = ["environment", "release"]
 
 
 @extend_schema_view(

@@ -10,15 +10,12 @@ from datetime import UTC, datetime, timedelta
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, models, transaction
 from django.utils import timezone
-from django.utils.formats import date_format
 
 from relcal import audit
 from relcal.db import serialize_writers
 from relcal.errors import Conflict
+from relcal.times import fmt, fmt_minutes, fmt_window, require_aware
 from releases.models import Team
-from releases.services import _fmt as fmt
-from releases.services import _record_change as record_change  # noqa: F401 (for the services)
-from releases.services import _require_aware as require_aware
 
 from .. import selectors
 from ..models import HOLDING, Booking, Environment
@@ -36,22 +33,6 @@ ENDING_AUDIT = ("state", "end", "ended_at")
 
 def utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
-
-
-def fmt_window(start: datetime, end: datetime, *, to: str = "to") -> str:
-    """“2027-03-02 14:00 to 16:00 UTC”, or with both dates when it spans midnight."""
-    local_start, local_end = timezone.localtime(start), timezone.localtime(end)
-    if local_start.date() == local_end.date():
-        return f"{date_format(local_start, 'Y-m-d H:i')} {to} {date_format(local_end, 'H:i T')}"
-    return f"{fmt(start)} {to} {fmt(end)}"
-
-
-def fmt_minutes(minutes: float) -> str:
-    minutes = round(minutes)
-    hours, rest = divmod(minutes, 60)
-    if hours and rest:
-        return f"{hours} h {rest} min"
-    return f"{hours} h" if hours else f"{minutes} min"
 
 
 def check_times(*, start: datetime, end: datetime, now: datetime) -> tuple[datetime, datetime]:

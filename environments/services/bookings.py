@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from relcal import audit
 from relcal.errors import Conflict
+from relcal.times import fmt, require_aware
 from releases.models import Release, Team
 
 from .. import permissions as perms
@@ -163,7 +164,7 @@ def booking_extend(*, actor, booking: Booking, end: datetime) -> Booking:
     """Move the end of a holding booking (later, or earlier: the freed time goes to the
     waitlist). A later end must not run into another booking or a maintenance window."""
     booking = _lock_changeable(actor, booking)
-    rules.require_aware(end=end)
+    require_aware(end=end)
     end = rules.utc(end)
     now = timezone.now()
     environment = booking.environment
@@ -171,7 +172,7 @@ def booking_extend(*, actor, booking: Booking, end: datetime) -> Booking:
         raise ValidationError({"end": "The booking must end after it starts."})
     if end <= now:
         raise ValidationError(
-            {"end": f"The new end {rules.fmt(end)} has passed; release the booking instead."}
+            {"end": f"The new end {fmt(end)} has passed; release the booking instead."}
         )
     if end - booking.start > rules.LONGEST:
         raise ValidationError({"end": "A booking can last at most a year."})
@@ -192,7 +193,7 @@ def booking_extend(*, actor, booking: Booking, end: datetime) -> Booking:
         update_fields=["end", "sequence", "updated_at"],
         on_overlap=lambda: _extend_lost_race(booking, old_end, end),
     )
-    rules.record_change(actor, "booking.extend", booking, {"end": audit.jsonable(old_end)}, ["end"])
+    audit.record_change(actor, "booking.extend", booking, {"end": audit.jsonable(old_end)}, ["end"])
     if end < old_end:
         promote_waitlist(environment, now=now)
     return booking
@@ -201,7 +202,7 @@ def booking_extend(*, actor, booking: Booking, end: datetime) -> Booking:
 def _extend_conflict(booking: Booking, holder: Booking) -> Conflict:
     """Names the booking in the way; what it offers is the latest end that still fits."""
     if holder.start > booking.end:
-        offer = f"this booking can be extended until {rules.fmt(holder.start)}"
+        offer = f"this booking can be extended until {fmt(holder.start)}"
     else:
         offer = "this booking cannot be extended"
     return Conflict(
@@ -240,7 +241,7 @@ def _end(
         booking.end = end
         fields.append("end")
     booking.save(update_fields=fields)
-    rules.record_change(actor, action, booking, before, rules.ENDING_AUDIT)
+    audit.record_change(actor, action, booking, before, rules.ENDING_AUDIT)
     promote_waitlist(booking.environment, now=now)
     return booking
 
@@ -311,5 +312,5 @@ def _move(due, state: str, action: str) -> list[Booking]:
         booking.state = state
         if ended:
             booking.ended_at = booking.end
-        rules.record_change(None, action, booking, before, fields)
+        audit.record_change(None, action, booking, before, fields)
     return claimed

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from relcal import audit
+from relcal.times import require_aware
 from releases.models import Release
 
 from .. import permissions as perms
@@ -84,7 +85,7 @@ def environment_update(*, actor, environment: Environment, **changes: Any) -> En
         setattr(environment, field, value)
     _validate_environment(environment)
     environment.save()
-    rules.record_change(actor, "environment.update", environment, before, ENVIRONMENT_FIELDS)
+    audit.record_change(actor, "environment.update", environment, before, ENVIRONMENT_FIELDS)
     return environment
 
 
@@ -117,7 +118,7 @@ MAINTENANCE_AUDIT = ("environment", *MAINTENANCE_FIELDS)
 
 
 def _validate_maintenance(window: MaintenanceWindow, *, now: datetime) -> None:
-    rules.require_aware(start=window.start, end=window.end)
+    require_aware(start=window.start, end=window.end)
     window.start, window.end = rules.utc(window.start), rules.utc(window.end)
     if window.end <= window.start:
         raise ValidationError({"end": "The maintenance window must end after it starts."})
@@ -171,7 +172,7 @@ def maintenance_window_update(
         return window  # nothing changes: calendars must not see a change (SEQUENCE, DTSTAMP)
     window.sequence += 1  # every field shows in the window's calendar event
     window.save()
-    rules.record_change(actor, "maintenance.update", window, before, MAINTENANCE_AUDIT)
+    audit.record_change(actor, "maintenance.update", window, before, MAINTENANCE_AUDIT)
     promote_waitlist(window.environment, now=now)
     return window
 

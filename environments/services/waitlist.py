@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from relcal import audit
+from relcal.times import fmt_window
 from releases.models import Team
 
 from .. import permissions as perms
@@ -56,7 +58,7 @@ def waitlist_join(
     if selectors.holder(environment, start, end) is None:
         raise ValidationError(
             {
-                "start": f"{environment} is free from {rules.fmt_window(start, end)}: book it "
+                "start": f"{environment} is free from {fmt_window(start, end)}: book it "
                 "instead of joining the waitlist."
             }
         )
@@ -86,7 +88,7 @@ def waitlist_withdraw(*, actor, entry: WaitlistEntry) -> WaitlistEntry:
         )
     entry.state = WaitlistState.WITHDRAWN
     entry.save(update_fields=["state"])
-    rules.record_change(
+    audit.record_change(
         actor, "waitlist.withdraw", entry, {"state": WaitlistState.WAITING}, ["state"]
     )
     return entry
@@ -140,7 +142,7 @@ def _grant(entry: WaitlistEntry, *, start: datetime, now: datetime) -> bool:
             # Made by whoever freed the slot (inside a request) or by the expiry task.
             rules.record_created(None, "booking.create", booking, rules.BOOKING_AUDIT)
             entry.state, entry.granted_at, entry.granted_booking = GRANTED, now, booking
-            rules.record_change(
+            audit.record_change(
                 None, "waitlist.grant", entry, {"state": WaitlistState.WAITING}, GRANT_AUDIT
             )
     except DatabaseError as error:

@@ -4,7 +4,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-import relcal.models
+import calendars.filters
 
 
 class Migration(migrations.Migration):
@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
                 (
                     "filters",
                     models.JSONField(
-                        blank=True, default=dict, validators=[relcal.models.validate_filters]
+                        blank=True, default=dict, validators=[calendars.filters.validate_filters]
                     ),
                 ),
                 ("created_at", models.DateTimeField(auto_now_add=True)),

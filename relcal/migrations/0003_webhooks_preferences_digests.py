@@ -4,7 +4,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-import relcal.models
+import reminders.models
 
 
 class Migration(migrations.Migration):
@@ -56,7 +56,7 @@ class Migration(migrations.Migration):
                     models.URLField(
                         "URL",
                         max_length=500,
-                        validators=[relcal.models.validate_webhook_url],
+                        validators=[reminders.models.validate_webhook_url],
                         help_text="The chat channel's incoming-webhook URL, or your endpoint's.",
                     ),
                 ),
@@ -74,7 +74,7 @@ class Migration(migrations.Migration):
                 (
                     "secret",
                     models.CharField(
-                        default=relcal.models.new_webhook_secret,
+                        default=reminders.models.new_webhook_secret,
                         help_text="Signs JSON deliveries (HMAC-SHA256); give it to the receiving end.",
                         max_length=64,
                     ),
@@ -85,7 +85,7 @@ class Migration(migrations.Migration):
                         blank=True,
                         default=list,
                         help_text="Reminder kinds to post; empty for every kind.",
-                        validators=[relcal.models.validate_reminder_kinds],
+                        validators=[reminders.models.validate_reminder_kinds],
                     ),
                 ),
                 ("active", models.BooleanField(default=True)),

@@ -7,15 +7,11 @@ so the API answers exactly like the admin and the pages do.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import UTC, date, datetime
-
 from django.contrib.auth import get_user_model
-from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from relcal import api
+from relcal.api.serializers import Serializer
 from releases import services
 from releases.models import (
     DependencyKind,
@@ -31,75 +27,7 @@ from releases.models import (
 
 User = get_user_model()
 
-NULL_CHARACTERS = "Null characters are not allowed."
-
-# Services add an hour for a default window and show times in the viewer's zone; moments near
-# the ends of what Python can represent would overflow there, so they are refused here, named.
-EARLIEST = datetime(1000, 1, 1, tzinfo=UTC)
-LATEST = datetime(9999, 1, 1, tzinfo=UTC)
-OUT_OF_RANGE = "Pick a moment between the years 1000 and 9998."
 STATES = ", ".join(ReleaseState.values)
-
-
-def in_range(moment: datetime | date) -> bool:
-    if isinstance(moment, datetime):
-        return as_utc(moment) is not None
-    return EARLIEST.date() <= moment < LATEST.date()
-
-
-def as_utc(moment: datetime) -> datetime | None:
-    """``moment`` in UTC, or None when it is out of range (or not representable in UTC)."""
-    try:
-        moment = moment.astimezone(UTC)
-    except OverflowError:
-        return None
-    return moment if EARLIEST <= moment < LATEST else None
-
-
-class BoundedDateTimeField(api.AwareDateTimeField):
-    default_error_messages = {"out_of_range": OUT_OF_RANGE}
-
-    def to_internal_value(self, value):
-        moment = super().to_internal_value(value)
-        if not in_range(moment):
-            self.fail("out_of_range")
-        return moment
-
-
-class BoundedDateField(serializers.DateField):
-    default_error_messages = {"out_of_range": OUT_OF_RANGE}
-
-    def to_internal_value(self, value):
-        day = super().to_internal_value(value)
-        if not in_range(day):
-            self.fail("out_of_range")
-        return day
-
-
-class Serializer(api.ModelSerializer):
-    """Project base plus bounded dates, and NUL refused before any validator reaches the db.
-
-    PostgreSQL cannot store or even compare a NUL character in text; DRF's own check runs after
-    the uniqueness and related-object lookups, which would already have failed with a 500.
-    """
-
-    serializer_field_mapping = {
-        **api.ModelSerializer.serializer_field_mapping,
-        models.DateTimeField: BoundedDateTimeField,
-        models.DateField: BoundedDateField,
-    }
-    serializer_related_field = serializers.PrimaryKeyRelatedField
-
-    def to_internal_value(self, data):
-        if isinstance(data, Mapping):
-            bad = {
-                name: [NULL_CHARACTERS]
-                for name, value in data.items()
-                if name in self.fields and isinstance(value, str) and "\x00" in value
-            }
-            if bad:
-                raise serializers.ValidationError(bad)
-        return super().to_internal_value(data)
 
 
 def _username_field(**kwargs) -> serializers.SlugRelatedField:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from rest_framework.routers import DefaultRouter
+from relcal.api.routers import Router
 
 from . import views
 
-router = DefaultRouter()
+router = Router()
 router.register("teams", views.TeamViewSet, basename="team")
 router.register("releases", views.ReleaseViewSet, basename="release")
 router.register("milestones", views.MilestoneViewSet, basename="milestone")

@@ -8,85 +8,29 @@ it refuses.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-from typing import Any
-
-from django.db import IntegrityError
-from django_filters import rest_framework as filters
-from django_filters.utils import translate_validation
 from drf_spectacular.utils import (
     OpenApiExample,
-    OpenApiResponse,
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from relcal.api import Conflict
+from relcal.api.filters import FILTERS
+from relcal.api.views import ERRORS, ID, NO_PUT, NOT_FOUND, SLUG, WRITE_ERRORS, call_service
 from releases import selectors, services
-from releases.filters import FreezeWindowFilter, ReleaseFilter
+from releases.filters import (
+    DependencyFilter,
+    FreezeWindowFilter,
+    MilestoneFilter,
+    ReleaseFilter,
+    ScopeItemFilter,
+)
 from releases.models import FreezeWindow, Milestone, ReleaseDependency, ScopeItem, Team
 
 from . import serializers as s
-
-ID = r"[0-9]+"
-SLUG = r"[-a-zA-Z0-9_]+"
-# Writes read as a verb each: PATCH changes fields, POST actions do the rest; no full PUT.
-NO_PUT = ["get", "post", "patch", "delete", "head", "options"]
-
-
-def call_service(service: Callable[..., Any], **kwargs: Any) -> Any:
-    """Run a service; a unique key taken by a concurrent request in the meantime is a 409."""
-    try:
-        return service(**kwargs)
-    except IntegrityError as exc:
-        raise Conflict("Another change got there first; reload and try again.") from exc
-
-
-class FilterBackend(filters.DjangoFilterBackend):
-    """django-filter, plus what would otherwise reach the database and answer a 500: NUL
-    characters (PostgreSQL refuses them in text) and moments that overflow in UTC (year 9999
-    with a negative offset) are 400s; other times are passed on in UTC."""
-
-    def filter_queryset(self, request: Request, queryset, view):
-        bad = [
-            name
-            for name, values in request.query_params.lists()
-            if any("\x00" in v for v in values)
-        ]
-        if bad:
-            raise exceptions.ValidationError({name: [s.NULL_CHARACTERS] for name in bad})
-        filterset = self.get_filterset(request, queryset, view)
-        if filterset is None:
-            return queryset
-        if not filterset.is_valid():
-            raise translate_validation(filterset.errors)
-        cleaned = filterset.form.cleaned_data
-        out_of_range = {}
-        for name, value in cleaned.items():
-            if isinstance(value, datetime):
-                moment = s.as_utc(value)
-                if moment is None:
-                    out_of_range[name] = [s.OUT_OF_RANGE]
-                # PostgreSQL refuses UTC offsets beyond ±15:59, which ISO 8601 and Python allow.
-                cleaned[name] = moment
-        if out_of_range:
-            raise exceptions.ValidationError(out_of_range)
-        return filterset.qs
-
-
-FILTERS = [FilterBackend, OrderingFilter]
-ERRORS = {
-    400: OpenApiResponse(description="Invalid input; the body names each field."),
-    403: OpenApiResponse(description="Not allowed for this user."),
-}
-NOT_FOUND = {404: OpenApiResponse(description="No such object.")}
-WRITE_ERRORS = {**ERRORS, **NOT_FOUND}
 
 
 @extend_schema_view(create=extend_schema(responses={201: s.TeamSerializer, **ERRORS}))
@@ -228,12 +172,6 @@ class ReleaseViewSet(viewsets.ModelViewSet):
         return Response(s.ReleaseTransitionSerializer(steps, many=True).data)
 
 
-class MilestoneFilter(filters.FilterSet):
-    class Meta:
-        model = Milestone
-        fields = ["release", "kind", "done"]
-
-
 @extend_schema_view(
     create=extend_schema(responses={201: s.MilestoneSerializer, **ERRORS}),
     partial_update=extend_schema(responses={200: s.MilestoneSerializer, **WRITE_ERRORS}),
@@ -275,12 +213,6 @@ class MilestoneViewSet(viewsets.ModelViewSet):
         services.milestone_delete(actor=self.request.user, milestone=instance)
 
 
-class ScopeItemFilter(filters.FilterSet):
-    class Meta:
-        model = ScopeItem
-        fields = ["release", "kind"]
-
-
 @extend_schema_view(
     create=extend_schema(responses={201: s.ScopeItemSerializer, **ERRORS}),
     partial_update=extend_schema(responses={200: s.ScopeItemSerializer, **WRITE_ERRORS}),
@@ -320,12 +252,6 @@ class ScopeItemViewSet(viewsets.ModelViewSet):
 
     def perform_destroy(self, instance: ScopeItem) -> None:
         services.scope_item_delete(actor=self.request.user, item=instance)
-
-
-class DependencyFilter(filters.FilterSet):
-    class Meta:
-        model = ReleaseDependency
-        fields = ["release", "depends_on", "kind"]
 
 
 @extend_schema_view(

@@ -39,48 +39,77 @@ def test_release_managers_and_superusers_book_for_any_team(book, search, persona
     assert book(0, 1, actor=user, team=search).booked_by == user
 
 
-def test_an_outsider_is_refused_everywhere(book, outsider, payments, staging, soon, bob, search):
-    mine = book(0, 1)
-    held = book(2, 3, actor=bob, team=search)
-    entry = services.waitlist_join(
-        actor=bob, environment=staging, team=search, start=soon, end=soon + HOUR, purpose="x"
-    )
-    window = services.maintenance_window_create(
-        actor=bob, environment=staging, start=soon + 5 * HOUR, end=soon + 6 * HOUR, reason="x"
-    )
+@pytest.fixture
+def targets(book, bob, payments, search, staging, soon):
+    """What the refused calls aim at: Alice's booking for Payments, Bob's for Search, Bob's
+    waitlist entry and a maintenance window on staging (plus the fixtures the calls need)."""
+    return {
+        "book": book,
+        "payments": payments,
+        "staging": staging,
+        "soon": soon,
+        "mine": book(0, 1),
+        "held": book(2, 3, actor=bob, team=search),
+        "entry": services.waitlist_join(
+            actor=bob, environment=staging, team=search, start=soon, end=soon + HOUR, purpose="x"
+        ),
+        "window": services.maintenance_window_create(
+            actor=bob, environment=staging, start=soon + 5 * HOUR, end=soon + 6 * HOUR, reason="x"
+        ),
+    }
 
-    def calls(user):
-        return [
-            lambda: book(3, 4, actor=user),
-            lambda: services.booking_acquire(
-                actor=user, environment=staging, team=payments, minutes=5, purpose="x"
-            ),
-            lambda: services.booking_extend(actor=user, booking=mine, end=soon + 2 * HOUR),
-            lambda: services.booking_release(actor=user, booking=mine),
-            lambda: services.booking_cancel(actor=user, booking=held),
-            lambda: services.waitlist_join(
-                actor=user, environment=staging, team=payments, start=soon,
-                end=soon + HOUR, purpose="x",
-            ),
-            lambda: services.waitlist_withdraw(actor=user, entry=entry),
-            lambda: services.maintenance_window_create(
-                actor=user, environment=staging, start=soon + 7 * HOUR,
-                end=soon + 8 * HOUR, reason="x",
-            ),
-            lambda: services.maintenance_window_delete(actor=user, window=window),
-            lambda: services.environment_update(
-                actor=user, environment=staging, max_booking_minutes=1
-            ),
-            lambda: services.environment_create(
-                actor=user, name="perf", slug="perf", kind="test"
-            ),
-            lambda: services.environment_delete(actor=user, environment=staging),
-            lambda: services.deployment_report(actor=user, environment=staging, version="1.0"),
-        ]  # fmt: skip
 
-    for user in (outsider, AnonymousUser()):
-        for call in calls(user):
-            denied(call)
+# Every service call that writes, as ``user``, aimed at ``targets`` (``t``); keyed by the call.
+EVERY_CALL = {
+    "booking_create": lambda user, t: t["book"](3, 4, actor=user),
+    "booking_acquire": lambda user, t: services.booking_acquire(
+        actor=user, environment=t["staging"], team=t["payments"], minutes=5, purpose="x"
+    ),
+    "booking_extend": lambda user, t: services.booking_extend(
+        actor=user, booking=t["mine"], end=t["soon"] + 2 * HOUR
+    ),
+    "booking_release": lambda user, t: services.booking_release(actor=user, booking=t["mine"]),
+    "booking_cancel": lambda user, t: services.booking_cancel(actor=user, booking=t["held"]),
+    "waitlist_join": lambda user, t: services.waitlist_join(
+        actor=user,
+        environment=t["staging"],
+        team=t["payments"],
+        start=t["soon"],
+        end=t["soon"] + HOUR,
+        purpose="x",
+    ),
+    "waitlist_withdraw": lambda user, t: services.waitlist_withdraw(actor=user, entry=t["entry"]),
+    "maintenance_window_create": lambda user, t: services.maintenance_window_create(
+        actor=user,
+        environment=t["staging"],
+        start=t["soon"] + 7 * HOUR,
+        end=t["soon"] + 8 * HOUR,
+        reason="x",
+    ),
+    "maintenance_window_delete": lambda user, t: services.maintenance_window_delete(
+        actor=user, window=t["window"]
+    ),
+    "environment_update": lambda user, t: services.environment_update(
+        actor=user, environment=t["staging"], max_booking_minutes=1
+    ),
+    "environment_create": lambda user, t: services.environment_create(
+        actor=user, name="perf", slug="perf", kind="test"
+    ),
+    "environment_delete": lambda user, t: services.environment_delete(
+        actor=user, environment=t["staging"]
+    ),
+    "deployment_report": lambda user, t: services.deployment_report(
+        actor=user, environment=t["staging"], version="1.0"
+    ),
+}
+
+
+@pytest.mark.parametrize("persona", ["outsider", "anonymous"])
+@pytest.mark.parametrize("call", list(EVERY_CALL))
+def test_an_outsider_is_refused_everywhere(call, persona, targets, staging, soon, request):
+    user = AnonymousUser() if persona == "anonymous" else request.getfixturevalue(persona)
+    denied(lambda: EVERY_CALL[call](user, targets))
+    mine, held = targets["mine"], targets["held"]
     mine.refresh_from_db()
     held.refresh_from_db()
     assert (mine.state, held.state, mine.end) == ("confirmed", "confirmed", soon + HOUR)
@@ -88,14 +117,20 @@ def test_an_outsider_is_refused_everywhere(book, outsider, payments, staging, so
     assert staging.max_booking_minutes is None
 
 
-def test_another_team_cannot_touch_my_booking(book, bob, qa, soon):
+MY_BOOKING_CHANGES = {
+    "booking_cancel": lambda bob, mine, soon: services.booking_cancel(actor=bob, booking=mine),
+    "booking_release": lambda bob, mine, soon: services.booking_release(actor=bob, booking=mine),
+    "booking_extend": lambda bob, mine, soon: services.booking_extend(
+        actor=bob, booking=mine, end=soon + 2 * HOUR
+    ),
+}
+
+
+@pytest.mark.parametrize("call", list(MY_BOOKING_CHANGES))
+def test_another_team_cannot_touch_my_booking(call, book, bob, qa, soon):
     mine = book(0, 1, environment=qa)  # qa has no owners
-    for call in (
-        lambda: services.booking_cancel(actor=bob, booking=mine),
-        lambda: services.booking_release(actor=bob, booking=mine),
-        lambda: services.booking_extend(actor=bob, booking=mine, end=soon + 2 * HOUR),
-    ):
-        assert "Only members of Payments, the owners of qa and release managers" in denied(call)
+    message = denied(lambda: MY_BOOKING_CHANGES[call](bob, mine, soon))
+    assert "Only members of Payments, the owners of qa and release managers" in message
 
 
 def test_the_environments_owners_may_cancel_another_teams_booking(book, bob):

@@ -26,8 +26,6 @@ from rest_framework.authtoken.models import Token
 from approvals import services as approvals
 from environments import services as environment_services
 from environments.models import Environment
-from relcal import webhooks
-from relcal.models import Delivery
 from releases import roles, services
 from releases.models import (
     FreezeWindow,
@@ -38,6 +36,8 @@ from releases.models import (
     ScopeItem,
     Team,
 )
+from reminders import webhooks
+from reminders.models import Delivery
 from tests.conftest import PASSWORD
 
 INLINES = ("milestones", "scope_items", "dependencies", "dependents", "transitions")

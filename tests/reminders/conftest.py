@@ -14,9 +14,9 @@ from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
 from environments.models import Booking, Environment
-from relcal import notify
 from relcal.celery import app
 from releases import roles, services
+from reminders import scan as scanning
 from tests.conftest import PASSWORD
 
 
@@ -34,7 +34,7 @@ def scan(django_capture_on_commit_callbacks):
 
     def run(now=None) -> list[int]:
         with django_capture_on_commit_callbacks(execute=True):
-            return notify.scan(now=now)
+            return scanning.scan(now=now)
 
     return run
 

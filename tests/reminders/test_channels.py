@@ -16,8 +16,9 @@ from django.core import mail
 from django.utils import timezone
 
 from approvals.models import AuditEvent
-from relcal import notify, tasks, webhooks
-from relcal.models import Channel, Delivery, DeliveryState, NotificationPreference, Webhook
+from reminders import channels, conf, delivery, preferences, registry, tasks, webhooks
+from reminders import scan as scanning
+from reminders.models import Channel, Delivery, DeliveryState, NotificationPreference, Webhook
 from tests.conftest import PASSWORD
 
 DAYS = timedelta(days=1)
@@ -142,7 +143,7 @@ def test_a_json_webhook_is_signed_with_hmac_sha256_over_timestamp_and_body(
     assert headers["X-Relcal-Signature"] != f"sha256={forged.hexdigest()}"
     tampered = body.replace(b"3 days", b"9 days")
     assert (
-        notify.signature(webhook.secret, headers["X-Relcal-Timestamp"], tampered)
+        channels.signature(webhook.secret, headers["X-Relcal-Timestamp"], tampered)
         != (headers["X-Relcal-Signature"])
     )
 
@@ -153,13 +154,13 @@ def test_a_webhook_error_is_retried_with_backoff_and_the_retry_keeps_the_deliver
     hook(format="json")
     receiver.statuses = [500]
     now = timezone.now()
-    notify.collect(now)
+    scanning.collect(now)
     row = Delivery.objects.get(channel=Channel.WEBHOOK)
-    assert notify.deliver(row.pk, now=now) == DeliveryState.PENDING
+    assert delivery.deliver(row.pk, now=now) == DeliveryState.PENDING
     row.refresh_from_db()
     assert "HTTP Error 500" in row.last_error
     assert row.next_attempt_at == now + timedelta(seconds=60)
-    assert notify.deliver(row.pk, now=row.next_attempt_at) == DeliveryState.SENT
+    assert delivery.deliver(row.pk, now=row.next_attempt_at) == DeliveryState.SENT
     ids = [r["headers"]["X-Relcal-Delivery"] for r in receiver.requests]
     assert ids == [str(row.pk), str(row.pk)]  # the receiver can drop a repeat
 
@@ -168,9 +169,9 @@ def test_a_redirect_is_an_error_not_a_second_post(freeze, hook, receiver):
     hook()
     receiver.statuses = [302]
     now = timezone.now()
-    notify.collect(now)
+    scanning.collect(now)
     row = Delivery.objects.get(channel=Channel.WEBHOOK)
-    assert notify.deliver(row.pk, now=now) == DeliveryState.PENDING
+    assert delivery.deliver(row.pk, now=now) == DeliveryState.PENDING
     row.refresh_from_db()
     assert "302" in row.last_error
     assert len(receiver.requests) == 1
@@ -186,18 +187,18 @@ def test_a_team_channel_reads_whose_booking_it_is(scan, booking, hook, receiver)
 
 
 def test_a_message_that_cannot_be_worded_fails_its_row_with_the_error(freeze, alice, monkeypatch):
-    kind = notify.kinds()[MILESTONE]
+    kind = registry.kinds()[MILESTONE]
 
     def broken(obj, delivery):
         raise KeyError("oops")
 
     monkeypatch.setitem(
-        notify.KINDS, MILESTONE, kind.__class__(**{**vars(kind), "message": broken})
+        registry.KINDS, MILESTONE, kind.__class__(**{**vars(kind), "message": broken})
     )
     now = timezone.now()
-    notify.collect(now)
+    scanning.collect(now)
     row = Delivery.objects.get(recipient=alice)
-    assert notify.deliver(row.pk, now=now) == DeliveryState.PENDING  # retried, not stuck
+    assert delivery.deliver(row.pk, now=now) == DeliveryState.PENDING  # retried, not stuck
     row.refresh_from_db()
     assert row.last_error == "KeyError: 'oops'" and row.claimed_at is None
     assert mail.outbox == []
@@ -217,10 +218,10 @@ def test_a_webhook_hears_only_its_team_and_its_kinds(scan, freeze, hook, receive
 def test_a_webhook_switched_off_after_the_scan_is_skipped(freeze, hook, receiver, admin):
     webhook = hook()
     now = timezone.now()
-    notify.collect(now)
+    scanning.collect(now)
     webhooks.webhook_update(actor=admin, webhook=webhook, active=False)
     row = Delivery.objects.get(channel=Channel.WEBHOOK)
-    assert notify.deliver(row.pk, now=now) == DeliveryState.SKIPPED
+    assert delivery.deliver(row.pk, now=now) == DeliveryState.SKIPPED
     assert receiver.requests == []
 
 
@@ -252,18 +253,27 @@ def test_bad_webhook_input_is_refused_naming_the_field(admin, payments):
     assert not Webhook.objects.exists()
 
 
-def test_only_holders_of_the_permission_manage_webhooks(payments, alice, outsider, manager):
+@pytest.mark.parametrize(
+    ("persona", "allowed"),
+    [("alice", False), ("outsider", False), ("manager", True)],
+    ids=["team-member-refused", "outsider-refused", "release-manager-allowed"],
+)
+def test_only_holders_of_the_permission_manage_webhooks(payments, request, persona, allowed):
     from django.core.exceptions import PermissionDenied
 
-    for user in (alice, outsider):
+    user = request.getfixturevalue(persona)
+
+    def create():
+        return webhooks.webhook_create(
+            actor=user, team=payments, name="x", url="https://example.com/hook"
+        )
+
+    if allowed:
+        # Release managers start with it (relcal/migrations/0004_webhook_roles.py).
+        assert create().pk
+    else:
         with pytest.raises(PermissionDenied):
-            webhooks.webhook_create(
-                actor=user, team=payments, name="x", url="https://example.com/hook"
-            )
-    # Release managers start with it (relcal/migrations/0004_webhook_roles.py).
-    assert webhooks.webhook_create(
-        actor=manager, team=payments, name="x", url="https://example.com/hook"
-    ).pk
+            create()
 
 
 def test_the_admin_manages_webhooks_and_sends_a_test_message(client, manager, payments, receiver):
@@ -323,7 +333,7 @@ def test_outsiders_cannot_see_webhooks_or_deliveries_in_the_admin(client, outsid
 
 
 def test_a_muted_kind_creates_no_reminder(scan, freeze, alice, manager):
-    notify.set_mode(alice, MILESTONE, "muted")
+    preferences.set_mode(alice, MILESTONE, "muted")
     scan()
     assert [m.to[0] for m in mail.outbox] == ["manager@example.com"]
     assert not Delivery.objects.filter(recipient=alice).exists()
@@ -331,10 +341,10 @@ def test_a_muted_kind_creates_no_reminder(scan, freeze, alice, manager):
 
 def test_muting_after_the_scan_skips_the_pending_reminder(freeze, alice):
     now = timezone.now()
-    notify.collect(now)
+    scanning.collect(now)
     row = Delivery.objects.get(recipient=alice)
-    notify.set_mode(alice, MILESTONE, "muted")
-    assert notify.deliver(row.pk, now=now) == DeliveryState.SKIPPED
+    preferences.set_mode(alice, MILESTONE, "muted")
+    assert delivery.deliver(row.pk, now=now) == DeliveryState.SKIPPED
     row.refresh_from_db()
     assert row.last_error == "Muted by the recipient."
 
@@ -348,8 +358,8 @@ def _digest_hour_after(moment: datetime, hour: int = 8) -> datetime:
 def test_digest_reminders_wait_for_the_digest_hour_and_go_out_in_one_email(
     scan, milestone, booking, alice, manager
 ):
-    notify.set_mode(alice, MILESTONE, "digest")
-    notify.set_mode(alice, "booking.starting", "digest")
+    preferences.set_mode(alice, MILESTONE, "digest")
+    preferences.set_mode(alice, "booking.starting", "digest")
     freeze = milestone(3 * DAYS - timedelta(minutes=1))
     other = milestone(3 * DAYS - timedelta(minutes=2), kind="release_candidate")
     booking(timedelta(minutes=14), 2 * DAYS)  # still held at the digest hour
@@ -363,10 +373,10 @@ def test_digest_reminders_wait_for_the_digest_hour_and_go_out_in_one_email(
     later = max(r.next_attempt_at for r in rows)
     handed = []
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(tasks.deliver_digest, "apply_async", lambda args, **kw: handed.append(args))
+        patch.setattr(tasks.deliver_digest, "send_now", lambda args, **kw: handed.append(args))
         scan(now=later)
     assert handed == [(alice.pk,)]  # one task for the person, whatever the number of rows
-    assert notify.deliver_digest(alice.pk, now=later) == 3  # the worker, at the digest hour
+    assert delivery.deliver_digest(alice.pk, now=later) == 3  # the worker, at the digest hour
     [digest] = [m for m in mail.outbox if "digest" in m.subject]
     assert digest.to == ["alice@example.com"]
     assert digest.subject == "[Relcal] Your daily digest: 3 reminders"
@@ -378,42 +388,42 @@ def test_digest_reminders_wait_for_the_digest_hour_and_go_out_in_one_email(
 
 
 def test_two_workers_on_one_digest_send_it_once(milestone, alice):
-    notify.set_mode(alice, MILESTONE, "digest")
+    preferences.set_mode(alice, MILESTONE, "digest")
     milestone(3 * DAYS - timedelta(minutes=1))
     now = timezone.now()
-    notify.collect(now)
+    scanning.collect(now)
     slot = Delivery.objects.get(recipient=alice).next_attempt_at
     second = []
-    real_send = notify.send_digest
+    real_send = channels.send_digest
 
     def send_while_another_worker_tries(recipient, messages):
-        second.append(notify.deliver_digest(alice.pk, now=slot))
+        second.append(delivery.deliver_digest(alice.pk, now=slot))
         real_send(recipient, messages)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(notify, "send_digest", send_while_another_worker_tries)
-        patch.setattr(notify, "stale_after", lambda: timedelta(days=2))
-        assert notify.deliver_digest(alice.pk, now=slot) == 1
+        patch.setattr(channels, "send_digest", send_while_another_worker_tries)
+        patch.setattr(conf, "stale_after", lambda: timedelta(days=2))
+        assert delivery.deliver_digest(alice.pk, now=slot) == 1
     assert second == [0]
     assert [m.to for m in mail.outbox] == [["alice@example.com"]]
 
 
 def test_a_failed_digest_is_retried(milestone, alice, monkeypatch):
-    notify.set_mode(alice, MILESTONE, "digest")
+    preferences.set_mode(alice, MILESTONE, "digest")
     milestone(3 * DAYS - timedelta(minutes=1))
-    notify.collect(timezone.now())
+    scanning.collect(timezone.now())
     row = Delivery.objects.get(recipient=alice)
     slot = row.next_attempt_at
-    monkeypatch.setattr(notify, "stale_after", lambda: timedelta(days=2))
+    monkeypatch.setattr(conf, "stale_after", lambda: timedelta(days=2))
     with monkeypatch.context() as patch:
         patch.setattr(
             "django.core.mail.EmailMultiAlternatives.send",
             lambda self, *a, **k: (_ for _ in ()).throw(OSError("smtp down")),
         )
-        assert notify.deliver_digest(alice.pk, now=slot) == 0
+        assert delivery.deliver_digest(alice.pk, now=slot) == 0
     row.refresh_from_db()
     assert row.state == DeliveryState.PENDING and "smtp down" in row.last_error
-    assert notify.deliver_digest(alice.pk, now=row.next_attempt_at) == 1
+    assert delivery.deliver_digest(alice.pk, now=row.next_attempt_at) == 1
     assert len(mail.outbox) == 1
 
 

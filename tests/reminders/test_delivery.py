@@ -14,9 +14,11 @@ from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from kombu.exceptions import OperationalError
 
-from relcal import notify, schedules, tasks
-from relcal.models import Delivery, DeliveryState
+from relcal import schedules
 from releases import services
+from reminders import channels, delivery
+from reminders import scan as scanning
+from reminders.models import Delivery, DeliveryState
 from tests.conftest import PASSWORD
 
 DAYS = timedelta(days=1)
@@ -69,17 +71,17 @@ def test_repeated_scans_create_no_duplicates(scan, freeze, manager, alice):
 def test_two_workers_racing_on_one_row_send_one_email(freeze, alice, monkeypatch):
     row = pending_row(freeze, alice)
     second_worker = []
-    real_send = notify.send_email
+    real_send = channels.send_email
 
     def send_while_another_worker_tries(recipient, message):
         # The second worker picks the same row up while the first is mid-send.
-        second_worker.append(notify.deliver(row.pk))
+        second_worker.append(delivery.deliver(row.pk))
         real_send(recipient, message)
 
-    monkeypatch.setattr(notify, "send_email", send_while_another_worker_tries)
-    assert notify.deliver(row.pk) == DeliveryState.SENT
+    monkeypatch.setattr(channels, "send_email", send_while_another_worker_tries)
+    assert delivery.deliver(row.pk) == DeliveryState.SENT
     assert second_worker == [""]
-    assert notify.deliver(row.pk) == ""  # and a third, after the fact
+    assert delivery.deliver(row.pk) == ""  # and a third, after the fact
     assert len(mail.outbox) == 1
 
 
@@ -88,7 +90,7 @@ def test_it_skips_a_reminder_too_stale_to_be_useful(freeze, alice, settings):
     freeze.at = timezone.now() + 3 * DAYS - timedelta(hours=7)
     freeze.save()
     row = pending_row(freeze, alice)
-    assert notify.deliver(row.pk) == DeliveryState.SKIPPED
+    assert delivery.deliver(row.pk) == DeliveryState.SKIPPED
     row.refresh_from_db()
     assert row.state == DeliveryState.SKIPPED and row.sent_at is None
     assert mail.outbox == []
@@ -110,14 +112,14 @@ def test_failed_sends_retry_with_backoff_then_show_as_failed(freeze, alice, monk
     now = timezone.now()
     waits = []
     for attempt in range(1, 5):
-        assert notify.deliver(row.pk, now=now) == DeliveryState.PENDING
+        assert delivery.deliver(row.pk, now=now) == DeliveryState.PENDING
         row.refresh_from_db()
         assert row.attempts == attempt and "smtp down" in row.last_error
         waits.append(row.next_attempt_at - now)
-        assert notify.deliver(row.pk, now=now) == ""  # not before the backoff is over
+        assert delivery.deliver(row.pk, now=now) == ""  # not before the backoff is over
         now = row.next_attempt_at
     assert waits == [timedelta(seconds=s) for s in (60, 120, 240, 480)]
-    assert notify.deliver(row.pk, now=now) == DeliveryState.FAILED
+    assert delivery.deliver(row.pk, now=now) == DeliveryState.FAILED
     row.refresh_from_db()
     assert row.state == DeliveryState.FAILED and row.attempts == 5
 
@@ -136,14 +138,14 @@ def test_a_retry_succeeds_once_the_mail_server_is_back(scan, freeze, alice, mana
     # after it hands them over and they go out.
     later = timezone.now() + timedelta(minutes=2)
     for row in Delivery.objects.all():
-        assert notify.deliver(row.pk, now=later) == DeliveryState.SENT
+        assert delivery.deliver(row.pk, now=later) == DeliveryState.SENT
     assert len(mail.outbox) == 2
 
 
 def test_a_row_left_by_a_killed_worker_is_retried_after_the_claim_timeout(scan, milestone, alice):
     row = pending_row(milestone(3 * DAYS - timedelta(minutes=20)), alice)
     now = timezone.now()
-    assert notify.claim(row.pk, now - timedelta(minutes=11))  # then the worker died
+    assert delivery.claim(row.pk, now - timedelta(minutes=11))  # then the worker died
     scan(now=now - timedelta(minutes=5))  # the claim is still fresh: nobody touches the row
     row.refresh_from_db()
     assert row.state == DeliveryState.SENDING
@@ -171,8 +173,7 @@ def test_a_request_succeeds_while_the_broker_is_down_and_the_scan_catches_up(
     def broker_down(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:1. Connection refused.")
 
-    monkeypatch.setattr(tasks.scan, "apply_async", broker_down)
-    monkeypatch.setattr(tasks.deliver, "apply_async", broker_down)
+    monkeypatch.setattr(app, "send_task", broker_down)
     release = make_release()
     services.release_transition(actor=manager, release=release, to_state="planned")
     client.login(username="manager", password=PASSWORD)
@@ -183,14 +184,14 @@ def test_a_request_succeeds_while_the_broker_is_down_and_the_scan_catches_up(
     assert response.status_code == 302
     assert "Could not enqueue relcal.scan_reminders" in caplog.text  # logged, not raised
     with django_capture_on_commit_callbacks(execute=True):
-        notify.scan()  # the broker is still down: rows wait, handed over to nobody
+        scanning.scan()  # the broker is still down: rows wait, handed over to nobody
     assert Delivery.objects.filter(state=DeliveryState.PENDING, enqueued_at=None).count() == 3
     assert mail.outbox == []
 
     monkeypatch.undo()  # the broker is back
     app.conf.task_always_eager = True
     with django_capture_on_commit_callbacks(execute=True):
-        notify.scan()
+        scanning.scan()
     assert sorted(m.to[0] for m in mail.outbox) == [
         "leo@example.com",
         "priya@example.com",

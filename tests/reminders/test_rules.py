@@ -13,10 +13,11 @@ from approvals import services as approvals
 from approvals.models import Decision, Meaning, ReleaseRequirement
 from environments import reminders as env_reminders
 from environments.models import BookingState, WaitlistEntry
-from relcal import notify
-from relcal.models import Delivery, DeliveryState
 from releases import reminders as release_reminders
 from releases import services
+from reminders import delivery, registry
+from reminders import scan as scanning
+from reminders.models import Delivery, DeliveryState
 from tests.conftest import PASSWORD
 
 DAYS = timedelta(days=1)
@@ -70,10 +71,10 @@ def test_an_all_day_milestone_across_a_daylight_saving_change_is_still_sent(
     release = make_release(go_live=timezone.make_aware(datetime(2027, 4, 15, 9)))
     freeze = milestone(None, release=release, date=datetime(2027, 3, 29).date())
     due = timezone.make_aware(datetime(2027, 3, 26))  # Friday midnight, 71 hours before
-    notify.collect(due)
+    scanning.collect(due)
     row = Delivery.objects.get(recipient=manager)
     assert row.due == due
-    assert notify.deliver(row.pk, now=due) == DeliveryState.SENT
+    assert delivery.deliver(row.pk, now=due) == DeliveryState.SENT
     assert mail.outbox[0].subject == f"[Relcal] Code freeze for {freeze.release.name} in 3 days"
 
 
@@ -85,11 +86,11 @@ def test_a_done_milestone_is_not_reminded(milestone, manager):
 def test_a_moved_milestone_skips_the_reminder_found_for_its_old_time(scan, milestone, alice):
     freeze = milestone(3 * DAYS - MIN)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(notify, "enqueue", lambda *args: None)  # the workers are slow
+        patch.setattr(scanning, "hand_over", lambda *args: None)  # the workers are slow
         scan()
     services.milestone_update(actor=freeze.release.manager, milestone=freeze, at=freeze.at + DAYS)
     for row in Delivery.objects.all():
-        assert notify.deliver(row.pk) == DeliveryState.SKIPPED
+        assert delivery.deliver(row.pk) == DeliveryState.SKIPPED
     assert mail.outbox == []
 
 
@@ -313,7 +314,7 @@ def test_a_freeze_is_announced_a_day_ahead_to_the_releases_it_freezes(
     assert found(rule, start - DAYS) == [
         ("freeze.starting", name, start - DAYS) for name in ("manager", "outsider")
     ]
-    message = notify.kinds()["freeze.starting"].message(
+    message = registry.kinds()["freeze.starting"].message(
         freeze, Delivery(due=start - DAYS, kind="freeze.starting")
     )
     assert message.subject.startswith("Freeze starts ") and "Payments peak" in message.subject
@@ -351,8 +352,8 @@ def test_a_failing_rule_does_not_stop_the_other_reminders(scan, milestone, alice
         raise ValueError("bad data")
         yield
 
-    kind = notify.kinds()[signoff_reminders.SIGNOFF_ESCALATION]
-    monkeypatch.setitem(notify.KINDS, kind.name, kind.__class__(**{**vars(kind), "rule": broken}))
+    kind = registry.kinds()[signoff_reminders.SIGNOFF_ESCALATION]
+    monkeypatch.setitem(registry.KINDS, kind.name, kind.__class__(**{**vars(kind), "rule": broken}))
     scan()
     assert "alice@example.com" in [m.to[0] for m in mail.outbox]
 
@@ -377,8 +378,8 @@ def test_a_scan_costs_the_same_queries_for_one_or_many_due_reminders(
     due_things(1)
     now = timezone.now()
     with django_assert_max_num_queries(70) as few:  # ten rules, a savepoint each
-        notify.collect(now)
+        scanning.collect(now)
     Delivery.objects.all().delete()
     due_things(9)
     with django_assert_max_num_queries(len(few.captured_queries)):
-        assert notify.collect(now) > 20
+        assert scanning.collect(now) > 20

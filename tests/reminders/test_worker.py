@@ -19,10 +19,10 @@ from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
-from relcal import notify
 from relcal.celery import app
-from relcal.models import Delivery, DeliveryState
 from releases import services
+from reminders import scan as scanning
+from reminders.models import Delivery, DeliveryState
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 QUEUE = f"relcal-test-{uuid.uuid4().hex}"
@@ -110,14 +110,14 @@ def test_a_real_worker_delivers_each_reminder_once(broker, make_release, manager
     at = (timezone.now() + timedelta(days=3) - timedelta(minutes=1)).replace(microsecond=0)
     services.milestone_create(actor=manager, release=release, kind="code_freeze", at=at)
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        notify.scan()
-        notify.scan()  # a second scan, as a second beat tick would: no duplicates
+        scanning.scan()
+        scanning.scan()  # a second scan, as a second beat tick would: no duplicates
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if Delivery.objects.exclude(state=DeliveryState.SENT).count() == 0:
                 break
             time.sleep(0.5)
-            notify.scan()  # beat keeps ticking; a message not taken in time is handed again
+            scanning.scan()  # beat keeps ticking; a message not taken in time is handed again
     states = list(Delivery.objects.values_list("state", "attempts", "last_error"))
     assert states == [(DeliveryState.SENT, 1, "")] * 2
     assert sorted(m.to[0] for m in mail.outbox) == ["alice@example.com", "manager@example.com"]
@@ -165,7 +165,7 @@ def test_two_worker_processes_and_repeated_scans_send_each_reminder_once(
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             with override_settings(RELCAL_REMINDER_REQUEUE_AFTER=0):
-                notify.scan()  # every scan hands every unsent row over again
+                scanning.scan()  # every scan hands every unsent row over again
             if not Delivery.objects.exclude(state=DeliveryState.SENT).exists():
                 break
             time.sleep(0.2)
@@ -210,7 +210,7 @@ def test_with_the_broker_down_requests_succeed_and_reminders_go_out_once_it_is_b
     assert response.status_code == 302
     release.refresh_from_db()
     assert release.state == "scope_frozen"
-    notify.scan()  # beat ticks while the broker is down: nothing can be handed over
+    scanning.scan()  # beat ticks while the broker is down: nothing can be handed over
     assert Delivery.objects.filter(state=DeliveryState.PENDING, enqueued_at=None).count() == 3
     assert mail.outbox == []
 
@@ -219,7 +219,7 @@ def test_with_the_broker_down_requests_succeed_and_reminders_go_out_once_it_is_b
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            notify.scan()
+            scanning.scan()
             if not Delivery.objects.exclude(state=DeliveryState.SENT).exists():
                 break
             time.sleep(0.5)

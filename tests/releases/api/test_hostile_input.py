@@ -74,9 +74,13 @@ def test_it_answers_404_for_a_page_that_does_not_exist(client, payments, url, pa
 
 
 @pytest.mark.parametrize("url", LISTS)
-def test_it_ignores_unknown_ordering_and_odd_page_sizes(client, payments, url):
-    for params in ({"ordering": "password"}, {"page_size": "-1"}, {"page_size": str(HUGE)}):
-        assert client.get(url, params).status_code == 200
+@pytest.mark.parametrize(
+    "params",
+    [{"ordering": "password"}, {"page_size": "-1"}, {"page_size": str(HUGE)}],
+    ids=["unknown-ordering", "negative-page-size", "huge-page-size"],
+)
+def test_it_ignores_unknown_ordering_and_odd_page_sizes(client, payments, url, params):
+    assert client.get(url, params).status_code == 200
 
 
 @pytest.fixture
@@ -218,23 +222,29 @@ def test_it_answers_400_for_hostile_freeze_windows(client, payments, stored, bod
 
 
 @pytest.mark.parametrize("url", LISTS)
-def test_it_answers_400_for_a_body_that_is_not_an_object(client, url):
-    for body in ("[1, 2]", '"text"', "{not json"):
-        response = client.post(url, body, content_type="application/json")
-        assert response.status_code == 400
+@pytest.mark.parametrize(
+    "body", ["[1, 2]", '"text"', "{not json"], ids=["array", "string", "broken-json"]
+)
+def test_it_answers_400_for_a_body_that_is_not_an_object(client, url, body):
+    response = client.post(url, body, content_type="application/json")
+    assert response.status_code == 400
 
 
-def test_it_answers_400_for_hostile_scope_items(client, release, stored):
-    before = stored()
-    for body in (
+@pytest.mark.parametrize(
+    "body",
+    [
         {"title": "t", "ticket_url": "javascript:alert(1)"},
         {"title": "t", "owner": "\x00"},
         {"title": "t", "owner": "nobody"},
         {"title": "t", "kind": "epic"},
         {"title": ""},
-    ):
-        response = client.post("/api/v1/scope-items/", {"release": release.pk} | body)
-        assert response.status_code == 400, (body, response.data)
+    ],
+    ids=["javascript-ticket-url", "nul-owner", "unknown-owner", "unknown-kind", "empty-title"],
+)
+def test_it_answers_400_for_hostile_scope_items(client, release, stored, body):
+    before = stored()
+    response = client.post("/api/v1/scope-items/", {"release": release.pk} | body)
+    assert response.status_code == 400, (body, response.data)
     assert stored() == before
 
 

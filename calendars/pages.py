@@ -1,0 +1,243 @@
+"""The calendar pages: the month grid and the agenda of the master schedule, filtered like a
+feed, and "Subscribe", which makes a feed link for what the page shows.
+"""
+
+from __future__ import annotations
+
+import calendar as pycalendar
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.views.decorators.http import require_POST, require_safe
+
+from environments.selectors import environment_choices
+from releases.selectors import visible_teams
+
+from . import ical, sources, tokens
+from .filters import describe, filters_from_params, query_filters, query_for
+from .sources import FeedQuery
+
+NEW_FEED_SESSION_KEY = "relcal_new_feed"
+
+
+@dataclass
+class DayEvent:
+    event: ical.FeedEvent
+    starts_here: bool
+    ends_here: bool
+    # A bar over several days repeats its title only where a week (a grid row) begins.
+    titled: bool = True
+
+    @property
+    def last_day(self) -> date:
+        return sources.local_days(self.event)[1]
+
+    @property
+    def time_label(self) -> str:
+        if self.event.all_day or not self.starts_here:
+            return ""
+        return timezone.localtime(self.event.start).strftime("%H:%M")
+
+
+@dataclass
+class Day:
+    day: date
+    in_month: bool
+    is_today: bool
+    events: list[DayEvent] = field(default_factory=list)
+
+
+@dataclass
+class PageFilters:
+    """The calendar page's filters: the query, the links that keep them, the form's state."""
+
+    query: FeedQuery
+    filters: dict[str, Any]
+    params: dict[str, Any]
+    error: str = ""
+
+    def url(self, name: str, **extra: Any) -> str:
+        params = {**self.params, **extra}
+        query = urlencode({k: v for k, v in params.items() if v not in ("", None, [])}, doseq=True)
+        return reverse(name) + (f"?{query}" if query else "")
+
+
+def _page_filters(request: HttpRequest, **extra: Any) -> PageFilters:
+    try:
+        filters = filters_from_params(request.GET)
+        query = query_for(request.user, filters, **extra)
+    except ValidationError as error:
+        message = " ".join(m for ms in error.message_dict.values() for m in ms)
+        query = query_for(request.user, **extra)
+        return PageFilters(query, {}, {}, error=message)
+    stored = query_filters(query)
+    params = {
+        "team": stored.get("teams", []),
+        "kind": stored.get("kinds", []),
+        "release": stored.get("releases", []),
+        "environment": stored.get("environments", []),
+        "mine": "1" if stored.get("mine") else "",
+    }
+    return PageFilters(query, stored, params)
+
+
+def _local_midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _month(value: str | None, today: date) -> date:
+    try:
+        year, month = (int(part) for part in (value or "").split("-"))
+        return date(year, month, 1) if 1900 <= year <= 9000 else today.replace(day=1)
+    except ValueError:
+        return today.replace(day=1)
+
+
+def _page_context(request: HttpRequest, page: PageFilters, events, **context: Any) -> dict:
+    teams = list(visible_teams(request.user))
+    new_feed = request.session.pop(NEW_FEED_SESSION_KEY, None)
+    return {
+        "filters": page,
+        "teams": teams,
+        "kinds": sources.kinds(),
+        "selected_teams": set(page.filters.get("teams", [])),
+        "selected_kinds": set(page.filters.get("kinds", [])),
+        # Environments are shown to everyone signed in (as on the environment pages).
+        "environments": environment_choices(),
+        "selected_environments": set(page.filters.get("environments", [])),
+        "filter_label": describe(page.filters, {t.slug: t.name for t in teams}),
+        "filtered": bool(page.filters),
+        "legend_teams": [t for t in teams if t.slug in {e.team_slug for e in events}],
+        "new_feed": new_feed,
+        "today": timezone.localdate(),
+        **context,
+    }
+
+
+@login_required
+@require_safe
+def month_view(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    first = _month(request.GET.get("month"), today)
+    _, days_in_month = pycalendar.monthrange(first.year, first.month)
+    last = first.replace(day=days_in_month)
+    grid_start = first - timedelta(days=first.weekday())  # weeks start on Monday
+    grid_end = last + timedelta(days=6 - last.weekday())
+    page = _page_filters(
+        request,
+        start=_local_midnight(grid_start),
+        end=_local_midnight(grid_end + timedelta(days=1)),
+    )
+    events = sources.collect(page.query)
+    days = {
+        grid_start + timedelta(days=n): Day(
+            grid_start + timedelta(days=n),
+            in_month=(grid_start + timedelta(days=n)).month == first.month,
+            is_today=grid_start + timedelta(days=n) == today,
+        )
+        for n in range((grid_end - grid_start).days + 1)
+    }
+    for event in events:
+        first_day, last_day = sources.local_days(event)
+        day = max(first_day, grid_start)
+        while day <= min(last_day, grid_end):
+            titled = day == first_day or day.weekday() == 0
+            days[day].events.append(DayEvent(event, day == first_day, day == last_day, titled))
+            day += timedelta(days=1)
+    ordered = list(days.values())
+    weeks = [ordered[i : i + 7] for i in range(0, len(ordered), 7)]
+    previous = (first - timedelta(days=1)).replace(day=1)
+    following = last + timedelta(days=1)
+    context = _page_context(
+        request,
+        page,
+        events,
+        view="month",
+        month=first,
+        weeks=weeks,
+        weekdays=["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+        previous_url=page.url("calendar", month=f"{previous:%Y-%m}"),
+        next_url=page.url("calendar", month=f"{following:%Y-%m}"),
+        today_url=page.url("calendar"),
+        agenda_url=page.url("calendar-agenda", start=first.isoformat()),
+        event_count=len(events),
+    )
+    return render(request, "calendar/month.html", context, status=400 if page.error else 200)
+
+
+AGENDA_DAYS = 42
+
+
+@login_required
+@require_safe
+def agenda_view(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    try:
+        start = date.fromisoformat(request.GET.get("start", ""))
+        if not 1900 <= start.year <= 9000:
+            raise ValueError
+    except ValueError:
+        start = today
+    end = start + timedelta(days=AGENDA_DAYS)
+    page = _page_filters(request, start=_local_midnight(start), end=_local_midnight(end))
+    events = sources.collect(page.query)
+    groups: dict[date, list[DayEvent]] = {}
+    for event in events:
+        first_day, last_day = sources.local_days(event)
+        # Listed once, on its first day, or on the first day shown when it began earlier.
+        day = max(first_day, start)
+        groups.setdefault(day, []).append(DayEvent(event, day == first_day, day == last_day))
+    if start <= today < end:
+        groups.setdefault(today, [])  # today is marked even when nothing happens
+    context = _page_context(
+        request,
+        page,
+        events,
+        view="agenda",
+        start=start,
+        end=end - timedelta(days=1),
+        groups=sorted(groups.items()),
+        previous_url=page.url(
+            "calendar-agenda", start=(start - timedelta(days=AGENDA_DAYS)).isoformat()
+        ),
+        next_url=page.url("calendar-agenda", start=end.isoformat()),
+        today_url=page.url("calendar-agenda"),
+        month_url=page.url("calendar", month=f"{start:%Y-%m}"),
+        event_count=len(events),
+    )
+    return render(request, "calendar/agenda.html", context, status=400 if page.error else 200)
+
+
+@login_required
+@require_POST
+def subscribe(request: HttpRequest) -> HttpResponse:
+    """Create a feed link for the page's current filters and show it once, on the page."""
+    back = request.POST.get("next", "")
+    if not back.startswith("/") or back.startswith("//"):
+        back = reverse("calendar")
+    try:
+        filters = filters_from_params(request.POST)
+        query = query_for(request.user, filters)
+        stored = query_filters(query)
+        teams = {t.slug: t.name for t in visible_teams(request.user)}
+        name = (request.POST.get("name") or "").strip() or describe(stored, teams)
+        token, raw = tokens.feed_token_create(actor=request.user, name=name[:100], filters=stored)
+    except (ValidationError, PermissionDenied) as error:
+        message = " ".join(getattr(error, "messages", [str(error)]))
+        messages.error(request, f"No feed link was created: {message}")
+        return redirect(back)
+    request.session[NEW_FEED_SESSION_KEY] = {
+        "name": token.name,
+        "https": tokens.feed_url(raw),
+        "webcal": tokens.webcal_url(raw),
+    }
+    return redirect(f"{back}#subscribe")

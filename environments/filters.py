@@ -1,0 +1,108 @@
+"""Filters shared by the environments API and pages: environments, bookings, waitlist entries,
+maintenance windows and deployments."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django_filters import rest_framework as filters
+
+from releases.models import Team
+
+from .models import (
+    Booking,
+    BookingState,
+    Deployment,
+    Environment,
+    EnvironmentKind,
+    MaintenanceWindow,
+    WaitlistEntry,
+    WaitlistState,
+)
+
+
+def my_teams(user) -> QuerySet:
+    """The ids of the teams ``user`` belongs to, as a subquery."""
+    return Team.objects.filter(members=user).values("pk")
+
+
+class _SlugsFilter(filters.BaseInFilter, filters.CharFilter):
+    pass
+
+
+def _slugs(model: str, help_text: str) -> _SlugsFilter:
+    """A filter on a related object's slug; several comma-separated (``?team=a,b``)."""
+    return _SlugsFilter(field_name=f"{model}__slug", help_text=help_text)
+
+
+class EnvironmentFilter(filters.FilterSet):
+    kind = filters.MultipleChoiceFilter(
+        choices=EnvironmentKind.choices, help_text="Kind; repeat for several."
+    )
+    owner_team = filters.CharFilter(field_name="owner_team__slug", help_text="Team slug.")
+
+    class Meta:
+        model = Environment
+        fields = ["kind", "owner_team", "bookable"]
+
+
+class OverlapFilter(filters.FilterSet):
+    """``start``/``end``: rows overlapping ``[start, end)``; ``mine``: your teams' or yours."""
+
+    start = filters.IsoDateTimeFilter(
+        field_name="end", lookup_expr="gt", help_text="Overlapping a range starting here."
+    )
+    end = filters.IsoDateTimeFilter(
+        field_name="start", lookup_expr="lt", help_text="Overlapping a range ending here."
+    )
+    environment = _slugs("environment", "Environment slug; comma-separate several.")
+
+    mine_owner = "booked_by"
+
+    def filter_mine(self, queryset, name, value):
+        if not value:
+            return queryset
+        user = self.request.user
+        return queryset.filter(Q(team__in=my_teams(user)) | Q(**{self.mine_owner: user}))
+
+
+class BookingFilter(OverlapFilter):
+    team = _slugs("team", "Team slug; comma-separate several.")
+    state = filters.MultipleChoiceFilter(
+        choices=BookingState.choices, help_text="State; repeat for several."
+    )
+    mine = filters.BooleanFilter(
+        method="filter_mine", help_text="Only bookings of your teams or made by you."
+    )
+
+    class Meta:
+        model = Booking
+        fields = ["environment", "team", "state", "mine", "start", "end", "release"]
+
+
+class WaitlistFilter(OverlapFilter):
+    team = _slugs("team", "Team slug; comma-separate several.")
+    state = filters.MultipleChoiceFilter(
+        choices=WaitlistState.choices, help_text="State; repeat for several."
+    )
+    mine = filters.BooleanFilter(
+        method="filter_mine", help_text="Only entries of your teams or queued by you."
+    )
+    mine_owner = "requested_by"
+
+    class Meta:
+        model = WaitlistEntry
+        fields = ["environment", "team", "state", "mine", "start", "end"]
+
+
+class MaintenanceFilter(OverlapFilter):
+    class Meta:
+        model = MaintenanceWindow
+        fields = ["environment", "start", "end"]
+
+
+class DeploymentFilter(filters.FilterSet):
+    environment = _slugs("environment", "Environment slug; comma-separate several.")
+
+    class Meta:
+        model = Deployment
+        fields = ["environment", "release"]

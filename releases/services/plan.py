@@ -1,0 +1,223 @@
+"""What a release plans: milestones before its go-live, the scope it ships (frozen with the
+scope), and the releases it depends on (kept a DAG: a dependency that would close a cycle is
+refused, naming it)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from relcal import audit
+from relcal.db import serialize_writers
+from relcal.times import fmt, require_aware
+
+from .. import permissions as perms
+from ..models import (
+    DependencyKind,
+    Milestone,
+    Release,
+    ReleaseDependency,
+    ScopeItem,
+)
+from ._common import (
+    full_clean,
+    lock_release_for,
+    milestone_after_go_live,
+    require_planner,
+    snapshot,
+    state_label,
+    stored,
+)
+
+MILESTONE_FIELDS = ("kind", "title", "date", "at", "done")
+
+
+def _validate_milestone(milestone: Milestone) -> None:
+    require_aware(at=milestone.at)
+    if milestone.kind == "custom" and not milestone.title.strip():
+        raise ValidationError({"title": "A custom milestone needs a title."})
+    if milestone.date is None and milestone.at is None:
+        raise ValidationError({"date": "Give a date (all-day) or a time (field “at”)."})
+    if milestone.date is not None and milestone.at is not None:
+        raise ValidationError({"at": "Give either a date (all-day) or a time, not both."})
+    full_clean(milestone, exclude=["release"])
+    release = milestone.release
+    if milestone_after_go_live(milestone, release.go_live):
+        field = "at" if milestone.at is not None else "date"
+        raise ValidationError(
+            {
+                field: f"The milestone would fall after the go-live of {release.name} "
+                f"({fmt(release.go_live)})."
+            }
+        )
+
+
+@transaction.atomic
+def milestone_create(*, actor, release: Release, **fields: Any) -> Milestone:
+    release = lock_release_for(actor, release, require_planner)
+    milestone = Milestone(release=release, **fields)
+    _validate_milestone(milestone)
+    milestone.save()
+    audit.record(
+        actor=actor, action="milestone.create", obj=milestone, after=audit.values(milestone)
+    )
+    return milestone
+
+
+@transaction.atomic
+def milestone_update(*, actor, milestone: Milestone, **changes: Any) -> Milestone:
+    lock_release_for(actor, milestone.release, require_planner)
+    audit_before = audit.values(Milestone.objects.get(pk=milestone.pk), MILESTONE_FIELDS)
+    before = stored(milestone, MILESTONE_FIELDS)
+    for field, value in changes.items():
+        if field not in MILESTONE_FIELDS:
+            raise TypeError(f"Unknown milestone field: {field}")
+        setattr(milestone, field, value)
+    _validate_milestone(milestone)
+    if snapshot(milestone, MILESTONE_FIELDS) == before:
+        return milestone  # nothing changed: keep updated_at and SEQUENCE as they are
+    milestone.sequence += 1  # every milestone field shows in its calendar event
+    milestone.save()
+    audit.record_change(actor, "milestone.update", milestone, audit_before, MILESTONE_FIELDS)
+    return milestone
+
+
+@transaction.atomic
+def milestone_delete(*, actor, milestone: Milestone) -> None:
+    lock_release_for(actor, milestone.release, require_planner)
+    audit.record(
+        actor=actor, action="milestone.delete", obj=milestone, before=audit.values(milestone)
+    )
+    milestone.delete()
+
+
+SCOPE_FIELDS = ("title", "kind", "ticket_key", "ticket_url", "owner")
+
+
+def _require_scope_open(actor, release: Release) -> None:
+    perms.require(
+        perms.can_edit_scope(actor, release),
+        "Only release managers and the owning team can change a release's scope.",
+    )
+    if release.scope_locked:
+        raise ValidationError(
+            {
+                "release": f"The scope of {release.name} is frozen (state "
+                f"{state_label(release.state)}). Move the release back to Planned, with a "
+                "reason, to change it."
+            }
+        )
+
+
+@transaction.atomic
+def scope_item_create(*, actor, release: Release, **fields: Any) -> ScopeItem:
+    release = lock_release_for(actor, release, _require_scope_open)
+    item = ScopeItem(release=release, **fields)
+    full_clean(item, exclude=["release"])
+    item.save()
+    audit.record(actor=actor, action="scope_item.create", obj=item, after=audit.values(item))
+    return item
+
+
+@transaction.atomic
+def scope_item_update(*, actor, item: ScopeItem, **changes: Any) -> ScopeItem:
+    lock_release_for(actor, item.release, _require_scope_open)
+    audit_before = audit.values(ScopeItem.objects.get(pk=item.pk), SCOPE_FIELDS)
+    for field, value in changes.items():
+        if field not in SCOPE_FIELDS:
+            raise TypeError(f"Unknown scope item field: {field}")
+        setattr(item, field, value)
+    full_clean(item, exclude=["release"])
+    item.save()
+    audit.record_change(actor, "scope_item.update", item, audit_before, SCOPE_FIELDS)
+    return item
+
+
+@transaction.atomic
+def scope_item_delete(*, actor, item: ScopeItem) -> None:
+    lock_release_for(actor, item.release, _require_scope_open)
+    audit.record(actor=actor, action="scope_item.delete", obj=item, before=audit.values(item))
+    item.delete()
+
+
+def find_path(edges: dict[int, set[int]], start: int, goal: int) -> list[int] | None:
+    """A path ``start → … → goal`` over ``edges`` (breadth first, so the shortest), or None."""
+    previous: dict[int, int | None] = {start: None}
+    frontier = [start]
+    while frontier:
+        following = []
+        for node in frontier:
+            for nxt in edges.get(node, ()):
+                if nxt in previous:
+                    continue
+                previous[nxt] = node
+                if nxt == goal:
+                    path = [goal]
+                    while previous[path[-1]] is not None:
+                        path.append(previous[path[-1]])
+                    return path[::-1]
+                following.append(nxt)
+        frontier = following
+    return None
+
+
+def _dependency_edges() -> dict[int, set[int]]:
+    edges: dict[int, set[int]] = defaultdict(set)
+    for release_id, depends_on_id in ReleaseDependency.objects.values_list(
+        "release_id", "depends_on_id"
+    ):
+        edges[release_id].add(depends_on_id)
+    return edges
+
+
+@transaction.atomic
+def dependency_create(
+    *, actor, release: Release, depends_on: Release, kind: str = DependencyKind.NEEDS, note=""
+) -> ReleaseDependency:
+    perms.require(
+        perms.can_edit_release(actor, release),
+        "Only release managers and this release's manager can change its dependencies.",
+    )
+    if release.pk == depends_on.pk:
+        raise ValidationError({"depends_on": "A release cannot depend on itself."})
+    # Two concurrent inserts could each pass the cycle check and together close a cycle.
+    serialize_writers("release-dependencies")
+    edges = _dependency_edges()
+    if depends_on.pk in edges.get(release.pk, ()):
+        raise ValidationError(
+            {"depends_on": f"{release.name} already depends on {depends_on.name}."}
+        )
+    path = find_path(edges, depends_on.pk, release.pk)
+    if path is not None:
+        # Read along the arrows: the existing path from depends_on back to release, then the
+        # new link that would close it.
+        names = dict(Release.objects.filter(pk__in=path).values_list("pk", "name"))
+        cycle = " → ".join([names[pk] for pk in path] + [depends_on.name])
+        raise ValidationError(
+            {
+                "depends_on": f"This would make the cycle {cycle}; dependencies must not loop "
+                "back on themselves."
+            }
+        )
+    dependency = ReleaseDependency(release=release, depends_on=depends_on, kind=kind, note=note)
+    full_clean(dependency)
+    dependency.save()
+    audit.record(
+        actor=actor, action="dependency.create", obj=dependency, after=audit.values(dependency)
+    )
+    return dependency
+
+
+@transaction.atomic
+def dependency_delete(*, actor, dependency: ReleaseDependency) -> None:
+    perms.require(
+        perms.can_edit_release(actor, dependency.release),
+        "Only release managers and this release's manager can change its dependencies.",
+    )
+    audit.record(
+        actor=actor, action="dependency.delete", obj=dependency, before=audit.values(dependency)
+    )
+    dependency.delete()
