@@ -21,31 +21,17 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import harness
+
 SIZES = (100, 100_000)
 ENVIRONMENTS = 20
 CALLS = 400  # timed booking_create calls per size, half of them conflicts
 WARMUP = 40
 DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/relcal_bench"
-
-
-def _setup_django(database_url: str) -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "relcal.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def _fill(size: int, base, environments, team, user) -> None:
@@ -131,81 +117,31 @@ def _measure(size: int) -> dict:
     every = latencies[True] + latencies[False]
     return {
         "median": statistics.median(every),
-        "p95": _p95(every),
+        "p95": harness.p95(every),
         "median_created": statistics.median(latencies[False]),
         "median_conflict": statistics.median(latencies[True]),
     }
 
 
-def _p95(values: list[float]) -> float:
-    return statistics.quantiles(values, n=20)[-1]
-
-
 def _child(backend: str) -> None:
     """Run the measurements for one database and print them as JSON."""
-    if backend == "sqlite":
-        folder = tempfile.mkdtemp(prefix="relcal-bench-")
-        url = f"sqlite:///{folder}/bench.sqlite3"
-    else:
-        url = os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES)
-        _recreate_postgres(url)
-    try:
-        _setup_django(url)
+    with harness.scratch_database(backend, harness.postgres_url(DEFAULT_POSTGRES)) as url:
+        harness.setup_django(url)
         results = {str(size): _measure(size) for size in SIZES}
-    finally:
-        if backend == "sqlite":
-            for path in Path(folder).iterdir():
-                path.unlink()
-            Path(folder).rmdir()
-        else:
-            from django.db import connections
-
-            connections.close_all()
-            _drop_postgres(url)
     print(json.dumps(results))
 
 
-def _admin_connection(url: str):
-    import psycopg
-
-    server, name = url.rsplit("/", 1)
-    return psycopg.connect(f"{server}/postgres", autocommit=True), name
-
-
-def _recreate_postgres(url: str) -> None:
-    _drop_postgres(url)
-    connection, name = _admin_connection(url)
-    with connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-
-
-def _drop_postgres(url: str) -> None:
-    connection, name = _admin_connection(url)
-    with connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["sqlite", "postgresql"])
-    parser.add_argument("--child", choices=["sqlite", "postgresql"], help=argparse.SUPPRESS)
+    parser = harness.argument_parser(__doc__)
+    parser.add_argument("--child", choices=harness.BACKENDS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         _child(args.child)
         return 0
 
-    backends = [args.only] if args.only else ["sqlite", "postgresql"]
-    results = {}
-    for backend in backends:
-        # A process per database: Django's settings (and so DATABASES) are read once.
-        output = subprocess.run(
-            [sys.executable, __file__, "--child", backend],
-            check=True,
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-        ).stdout
-        results[backend] = json.loads(output.strip().splitlines()[-1])
+    backends = harness.backends(args.only)
+    # A process per database: Django's settings (and so DATABASES) are read once.
+    results = {backend: harness.run_child(__file__, "--child", backend) for backend in backends}
 
     print(f"booking_create, {ENVIRONMENTS} environments, {CALLS} calls per size (half conflicts)")
     print(f"latency in ms; {os.cpu_count()} CPUs\n")

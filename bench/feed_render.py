@@ -25,31 +25,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import statistics
-import subprocess
 import sys
-import tempfile
-import time
 from datetime import timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import harness
+
 DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/relcal_feeds_bench"
 RUNS = 5  # full renders per contender (median)
 CONDITIONAL_RUNS = 30
-
-
-def _setup_django(database_url: str) -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "relcal.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+LABELS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
 
 def _fill(scale: int) -> None:
@@ -110,21 +94,12 @@ def _fill(scale: int) -> None:
         cursor.execute("ANALYZE")
 
 
-def _median_seconds(function, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def _django_ical_view(query):
     """django-ical's ICalFeed over the same events (the same queries build them)."""
     from django.conf import settings
     from django_ical.views import ICalFeed
 
-    from relcal import calendar
+    from calendars import sources as calendar
 
     class Feed(ICalFeed):
         product_id = "-//Relcal//django-ical baseline//EN"
@@ -199,7 +174,8 @@ def _measure() -> dict:
     from django.test import RequestFactory
     from django.test.utils import CaptureQueriesContext
 
-    from relcal import calendar, feeds, tokens
+    from calendars import feeds, tokens
+    from calendars import sources as calendar
 
     admin = User.objects.filter(username="bench").first() or User.objects.create_superuser(
         "bench", "bench@example.com", "x"
@@ -226,10 +202,10 @@ def _measure() -> dict:
         relcal_feed()
     results["queries_10000"] = len(large)
 
-    results["relcal_s"] = _median_seconds(relcal_feed, RUNS)
+    results["relcal_s"] = harness.median_seconds(relcal_feed, RUNS)
     etag = response["ETag"]
     assert relcal_feed(**{"If-None-Match": etag}).status_code == 304
-    results["not_modified_s"] = _median_seconds(
+    results["not_modified_s"] = harness.median_seconds(
         lambda: relcal_feed(**{"If-None-Match": etag}), CONDITIONAL_RUNS
     )
 
@@ -237,47 +213,18 @@ def _measure() -> dict:
     view = _django_ical_view(query)
     request = factory.get("/django-ical.ics")
     results["django_ical_events"] = view(request).content.count(b"BEGIN:VEVENT")
-    results["django_ical_s"] = _median_seconds(lambda: view(request), RUNS)
+    results["django_ical_s"] = harness.median_seconds(lambda: view(request), RUNS)
 
     cal = _icalendar_floor(calendar.collect(query))
     results["floor_events"] = cal.to_ical().count(b"BEGIN:VEVENT")
-    results["floor_s"] = _median_seconds(cal.to_ical, RUNS)
+    results["floor_s"] = harness.median_seconds(cal.to_ical, RUNS)
     results["vendor"] = connection.vendor
     return results
 
 
 def _child(database_url: str) -> None:
-    _setup_django(database_url)
+    harness.setup_django(database_url)
     print(json.dumps(_measure()))
-
-
-def _run(label: str, database_url: str) -> dict:
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", database_url],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    ).stdout
-    result = json.loads(out.strip().splitlines()[-1])
-    result["label"] = label
-    return result
-
-
-def _postgres(url: str):
-    """A scratch database on the server of ``url``: (database URL, drop function)."""
-    import psycopg
-
-    base, name = url.rsplit("/", 1)
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-
-    return url, drop
 
 
 def _report(r: dict) -> bool:
@@ -316,23 +263,17 @@ def _report(r: dict) -> bool:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    parser = harness.argument_parser(__doc__)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         _child(args.child)
         return
     results = []
-    if args.only in (None, "sqlite"):
-        with tempfile.TemporaryDirectory() as folder:
-            results.append(_run("SQLite", f"sqlite:///{folder}/bench.sqlite3"))
-    if args.only in (None, "postgresql"):
-        url, drop = _postgres(os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES))
-        try:
-            results.append(_run("PostgreSQL", url))
-        finally:
-            drop()
+    for backend in harness.backends(args.only):
+        with harness.scratch_database(backend, harness.postgres_url(DEFAULT_POSTGRES)) as url:
+            result = harness.run_child(__file__, "--child", url)
+        results.append({**result, "label": LABELS[backend]})
     ok = all([_report(result) for result in results])  # noqa: C419 (report every database)
     sys.exit(0 if ok else 1)
 

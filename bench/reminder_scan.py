@@ -21,8 +21,8 @@ windows, spread from one week to a year ahead) and some history (released releas
 milestones and transitions, expired bookings, granted waitlist entries, sent deliveries). Three
 releases await sign-off in both datasets.
 
-Timed: ``notify.scan(now=...)`` (the periodic task's body, enqueueing made a no-op: no broker),
-``notify.collect(now)`` alone and each rule alone; the ``Delivery`` rows a run created are
+Timed: ``scanning.scan(now=...)`` (the periodic task's body, enqueueing made a no-op: no broker),
+``scanning.collect(now)`` alone and each rule alone; the ``Delivery`` rows a run created are
 deleted before the next one, untimed, so that every run does the same work. The ratio of the
 100,000 median to the 1,000 median must stay below 2, with the same due reminders and the same
 number of queries (exit status 1 otherwise): the rules read an index range each, they do not
@@ -45,7 +45,8 @@ from datetime import datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import harness
+
 SIZES = (1_000, 100_000)
 DUE = 10  # reminders due in the scan window, at either size
 RUNS = 15  # timed scans per size (median)
@@ -69,19 +70,11 @@ BIG_TABLES = (
 
 
 def _setup_django(database_url: str) -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ["DATABASE_URL"] = database_url
     # Freezing a scope asks for a scan through the broker: keep that message in memory, not in
     # the project's var/broker where a running worker would pick it up.
-    os.environ["CELERY_BROKER_URL"] = "memory://"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "relcal.settings")
-    import django
-
-    django.setup()
+    harness.setup_django(database_url, CELERY_BROKER_URL="memory://")
     from django.conf import settings
-    from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
     # As in production: with DEBUG on, Django logs every query, which costs time per query and
     # fills the 9,000-entry log CaptureQueriesContext counts in (full, it counts nothing).
     settings.DEBUG = False
@@ -103,9 +96,9 @@ def _people() -> dict:
     """Teams with members (emails), a release manager, approvers, a webhook, two preferences."""
     from django.contrib.auth.models import Group, User
 
-    from relcal.models import NotificationPreference, Webhook
     from releases import roles
     from releases.models import Team
+    from reminders.models import NotificationPreference, Webhook
 
     def user(username: str, *groups: str, email: bool = True) -> User:
         person = User.objects.create_user(
@@ -224,8 +217,8 @@ def _fill(count: int, tag: str, now: datetime, people: dict) -> None:
     from django.db import connection
 
     from environments.models import Booking, Environment, WaitlistEntry
-    from relcal.models import Delivery
     from releases.models import FreezeWindow, Milestone, Release, ReleaseTransition
+    from reminders.models import Delivery
 
     rng = random.Random(count)
     manager, teams, members = people["manager"], people["teams"], people["members"]
@@ -397,8 +390,8 @@ def _fill(count: int, tag: str, now: datetime, people: dict) -> None:
 
 def _counts() -> dict:
     from environments.models import Booking
-    from relcal.models import Delivery
     from releases.models import FreezeWindow, Milestone, ReleaseTransition
+    from reminders.models import Delivery
 
     return {
         "milestones": Milestone.objects.filter(done=False).count(),
@@ -423,14 +416,15 @@ def _prepare(now: datetime, explain: bool) -> tuple[dict, dict]:
     from django.test.utils import CaptureQueriesContext
 
     from approvals.models import AuditEvent
-    from relcal import notify
-    from relcal.models import Delivery
+    from reminders import conf, registry
+    from reminders import scan as scanning
+    from reminders.models import Delivery
 
-    kinds = notify.kinds()
-    since = now - notify.stale_after()
+    kinds = registry.kinds()
+    since = now - conf.stale_after()
     watermark = Delivery.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     handed: list[int] = []
-    notify.enqueue = lambda task, ids, rows: handed.append(len(ids))  # no broker
+    scanning.hand_over = lambda task, ids, rows: handed.append(len(ids))  # no broker
 
     def reset() -> None:
         handed.clear()
@@ -448,9 +442,9 @@ def _prepare(now: datetime, explain: bool) -> tuple[dict, dict]:
 
     found = {name: len(list(kind.rule(now, since))) for name, kind in kinds.items()}
     assert sum(found.values()) == DUE, f"expected {DUE} due reminders, found {found}"
-    scan_queries = counted(lambda: notify.scan(now=now))
+    scan_queries = counted(lambda: scanning.scan(now=now))
     deliveries, ids = made(), handed[0]
-    collect_queries = counted(lambda: notify.collect(now))
+    collect_queries = counted(lambda: scanning.collect(now))
     assert made() == deliveries, (made(), deliveries)
 
     def check_scan() -> None:
@@ -460,8 +454,8 @@ def _prepare(now: datetime, explain: bool) -> tuple[dict, dict]:
         assert made() == deliveries, made()
 
     actions = {
-        "scan": (lambda: notify.scan(now=now), reset, check_scan),
-        "collect": (lambda: notify.collect(now), reset, check_collect),
+        "scan": (lambda: scanning.scan(now=now), reset, check_scan),
+        "collect": (lambda: scanning.collect(now), reset, check_collect),
     }
     rules = {}
     for name, kind in kinds.items():
@@ -495,7 +489,7 @@ def _scan_queries(now: datetime) -> list[tuple[str, tuple]]:
     SQL Django logs has them inlined, which SQLite may plan differently)."""
     from django.db import connection
 
-    from relcal import notify
+    from reminders import scan as scanning
 
     seen: list[tuple[str, tuple]] = []
 
@@ -506,7 +500,7 @@ def _scan_queries(now: datetime) -> list[tuple[str, tuple]]:
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(record):
-        notify.scan(now=now)
+        scanning.scan(now=now)
     return seen
 
 
@@ -580,7 +574,7 @@ class _Dataset:
                 stdout=subprocess.PIPE,
                 stderr=log,
                 text=True,
-                cwd=ROOT,
+                cwd=harness.ROOT,
             )
 
     def read(self) -> dict:
@@ -624,7 +618,7 @@ def _measure(backend: str, explain: bool) -> dict:
         if backend == "sqlite":
             urls = {size: f"sqlite:///{folder}/scan-{size}.sqlite3" for size in SIZES}
         else:
-            url = os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES)
+            url = harness.postgres_url(DEFAULT_POSTGRES)
             _recreate_postgres(url)
             urls = {size: f"{url}?currentSchema=s{size},public" for size in SIZES}
         datasets: dict[int, _Dataset] = {}
@@ -649,15 +643,8 @@ def _measure(backend: str, explain: bool) -> dict:
                     dataset.process.kill()
                     dataset.process.wait()
             if backend != "sqlite":
-                _drop_postgres(url)
+                harness.drop_postgres(url)
     return {str(size): figures for size, figures in results.items()}
-
-
-def _admin_connection(url: str):
-    import psycopg
-
-    server, name = url.rsplit("/", 1)
-    return psycopg.connect(f"{server}/postgres", autocommit=True), name
 
 
 def _recreate_postgres(url: str) -> None:
@@ -665,25 +652,15 @@ def _recreate_postgres(url: str) -> None:
     constraint) goes in ``public``, which both schemas' search path includes."""
     import psycopg
 
-    _drop_postgres(url)
-    connection, name = _admin_connection(url)
-    with connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
+    harness.recreate_postgres(url)
     with psycopg.connect(url, autocommit=True) as connection:
         connection.execute("CREATE EXTENSION btree_gist SCHEMA public")
         for size in SIZES:
             connection.execute(f'CREATE SCHEMA "s{size}"')
 
 
-def _drop_postgres(url: str) -> None:
-    connection, name = _admin_connection(url)
-    with connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    parser = harness.argument_parser(__doc__)
     parser.add_argument("--explain", action="store_true", help="print the query plans")
     parser.add_argument("--child", help=argparse.SUPPRESS)  # a database URL
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
@@ -692,7 +669,7 @@ def main() -> int:
         _child(args.child, args.size, args.explain)
         return 0
 
-    backends = [args.only] if args.only else ["sqlite", "postgresql"]
+    backends = harness.backends(args.only)
     results = {backend: _measure(backend, args.explain) for backend in backends}
 
     small, large = (str(size) for size in SIZES)

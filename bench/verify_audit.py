@@ -28,47 +28,22 @@ import argparse
 import hashlib
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import harness
+
+from relcal.audit import HASHED_FIELDS
+
 SIZES = (100_000, 1_000_000)
 CHUNK = 20_000
 DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/relcal_bench_audit"
-COLUMNS = (
-    "seq",
-    "timestamp",
-    "actor_id",
-    "actor_name",
-    "action",
-    "object_type",
-    "object_id",
-    "object_repr",
-    "release_id",
-    "before",
-    "after",
-    "request_id",
-    "client_address",
-    "prev_hash",
-    "hash",
-)
+# The table's columns as the inserts list them: the fields the hash covers, then the links.
+COLUMNS = (*HASHED_FIELDS, "prev_hash", "hash")
+JSON_COLUMNS = (COLUMNS.index("before"), COLUMNS.index("after"))  # stored as JSON text
+TIMESTAMP = COLUMNS.index("timestamp")
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def _setup_django(database_url: str) -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "relcal.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def _event(seq: int) -> dict:
@@ -134,7 +109,7 @@ def _generate(start_seq: int, count: int, prev_hash: str):
             fields = _event(number)
             text = canonical_json(event_payload(fields))
             digest = sha256(prev_hash + text)
-            rows.append((*(fields[c] for c in COLUMNS[:13]), prev_hash, digest))
+            rows.append((*(fields[c] for c in HASHED_FIELDS), prev_hash, digest))
             texts.append(text)
             prev_hash = digest
         yield rows, texts, prev_hash
@@ -150,14 +125,14 @@ def _insert(rows: list[tuple]) -> None:
             with cursor.cursor.copy(copy) as writer:
                 for row in rows:
                     writer.write_row(
-                        [json.dumps(v) if i in (9, 10) and v is not None else v
+                        [json.dumps(v) if i in JSON_COLUMNS and v is not None else v
                          for i, v in enumerate(row)]
                     )  # fmt: skip
         return
     adapt = connection.ops.adapt_datetimefield_value
     prepared = [
-        (*row[:1], adapt(row[1]), *row[2:9], *(json.dumps(v) if v is not None else None
-         for v in row[9:11]), *row[11:])
+        tuple(adapt(v) if i == TIMESTAMP else json.dumps(v)
+              if i in JSON_COLUMNS and v is not None else v for i, v in enumerate(row))
         for row in rows
     ]  # fmt: skip
     placeholders = ", ".join(["%s"] * len(COLUMNS))
@@ -221,71 +196,28 @@ def _measure(sizes: list[int]) -> dict:
 
 
 def _child(backend: str, sizes: list[int]) -> None:
-    if backend == "sqlite":
-        folder = tempfile.mkdtemp(prefix="relcal-bench-")
-        url = f"sqlite:///{folder}/bench.sqlite3"
-    else:
-        url = os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES)
-        _recreate_postgres(url)
-    try:
-        _setup_django(url)
+    with harness.scratch_database(backend, harness.postgres_url(DEFAULT_POSTGRES)) as url:
+        harness.setup_django(url)
         results = _measure(sizes)
-    finally:
-        if backend == "sqlite":
-            for path in Path(folder).iterdir():
-                path.unlink()
-            Path(folder).rmdir()
-        else:
-            from django.db import connections
-
-            connections.close_all()
-            _drop_postgres(url)
     print(json.dumps(results))
 
 
-def _admin_connection(url: str):
-    import psycopg
-
-    server, name = url.rsplit("/", 1)
-    return psycopg.connect(f"{server}/postgres", autocommit=True), name
-
-
-def _recreate_postgres(url: str) -> None:
-    _drop_postgres(url)
-    connection, name = _admin_connection(url)
-    with connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-
-
-def _drop_postgres(url: str) -> None:
-    connection, name = _admin_connection(url)
-    with connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    parser = harness.argument_parser(__doc__)
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="e.g. 100000")
-    parser.add_argument("--child", choices=["sqlite", "postgresql"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=harness.BACKENDS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     sizes = sorted(int(size) for size in args.sizes.split(","))
     if args.child:
         _child(args.child, sizes)
         return 0
 
-    backends = [args.only] if args.only else ["sqlite", "postgresql"]
-    results = {}
-    for backend in backends:
-        # A process per database: Django's settings (and so DATABASES) are read once.
-        output = subprocess.run(
-            [sys.executable, __file__, "--child", backend, "--sizes", args.sizes],
-            check=True,
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-        ).stdout
-        results[backend] = json.loads(output.strip().splitlines()[-1])
+    backends = harness.backends(args.only)
+    # A process per database: Django's settings (and so DATABASES) are read once.
+    results = {
+        backend: harness.run_child(__file__, "--child", backend, "--sizes", args.sizes)
+        for backend in backends
+    }
 
     print(f"verify_audit chain walk; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}\n")
     print(
