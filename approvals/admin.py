@@ -14,7 +14,7 @@ from django.contrib import admin
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from relcal.admin.service_admin import ServiceInline, ServiceModelAdmin
+from relcal.admin.service_admin import ReadOnlyAdmin, ServiceInline, ServiceModelAdmin
 from releases.models import Release
 
 from . import admin_views, selectors, services
@@ -30,17 +30,8 @@ def _approvals_user(request) -> bool:
     )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class EvidenceAdmin(ReadOnlyAdmin):
     """History is never added, changed or deleted here (the database refuses it anyway)."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_module_permission(self, request) -> bool:
         return _approvals_user(request)
@@ -56,7 +47,7 @@ def _pretty(value) -> str:
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
+class AuditEventAdmin(EvidenceAdmin):
     list_display = ("seq", "timestamp", "actor_name", "action", "object_type", "object_repr")
     list_filter = ("action", "object_type", "timestamp")
     search_fields = ("object_repr", "actor_name", "action", "request_id", "=object_id")
@@ -96,7 +87,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(SignOff)
-class SignOffAdmin(ReadOnlyAdmin):
+class SignOffAdmin(EvidenceAdmin):
     list_display = ("release", "role", "decision", "meaning", "signer_name", "signed_at")
     list_filter = ("role", "decision", "meaning", "signed_at")
     search_fields = ("release__name", "signer_name", "fingerprint")

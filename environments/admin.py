@@ -15,6 +15,7 @@ from django.db import models
 from django.http import HttpRequest
 
 from relcal.admin.service_admin import (
+    ReadOnlyAdmin,
     ReadOnlyInline,
     ServiceInline,
     ServiceModelAdmin,
@@ -265,7 +266,7 @@ class MaintenanceWindowAdmin(ServiceModelAdmin):
 
 
 @admin.register(Deployment)
-class DeploymentAdmin(admin.ModelAdmin):
+class DeploymentAdmin(ReadOnlyAdmin):
     """What CI reported, newest first: history, written by ``deployment_report`` only."""
 
     list_display = ("environment", "version", "release", "deployed_at", "deployed_by", "note")
@@ -273,15 +274,6 @@ class DeploymentAdmin(admin.ModelAdmin):
     search_fields = ("version", "note", "release__name", "environment__name")
     date_hierarchy = "deployed_at"
     list_select_related = ("environment", "release", "deployed_by")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(WaitlistEntry)

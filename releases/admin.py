@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from relcal.admin.service_admin import (
+    ReadOnlyAdmin,
     ReadOnlyInline,
     ServiceInline,
     ServiceModelAdmin,
@@ -253,7 +254,7 @@ class ReleaseAdmin(TransitionActions, ServiceModelAdmin):
 
 
 @admin.register(ReleaseTransition)
-class ReleaseTransitionAdmin(admin.ModelAdmin):
+class ReleaseTransitionAdmin(ReadOnlyAdmin):
     """The lifecycle history: read-only; transitions happen through the release actions."""
 
     list_display = ("release", "from_state", "to_state", "actor", "at", "reason")
@@ -261,15 +262,6 @@ class ReleaseTransitionAdmin(admin.ModelAdmin):
     search_fields = ("release__name", "release__version", "reason", "actor__username")
     date_hierarchy = "at"
     list_select_related = ("release", "actor")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 # --- The rows hanging off a release, each on its own too -------------------------------------

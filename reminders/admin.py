@@ -10,7 +10,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.utils.html import format_html
 
-from relcal.admin.service_admin import ServiceModelAdmin, ServiceModelForm, ServiceRefused
+from relcal.admin.service_admin import (
+    ReadOnlyAdmin,
+    ServiceModelAdmin,
+    ServiceModelForm,
+    ServiceRefused,
+)
 
 from . import registry, webhooks
 from .models import Delivery, Webhook
@@ -100,7 +105,9 @@ class WebhookAdmin(ServiceModelAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(ReadOnlyAdmin):
+    """The delivery history: the scan and the workers write these rows, nobody else."""
+
     list_display = (
         "due",
         "kind",
@@ -121,12 +128,3 @@ class DeliveryAdmin(admin.ModelAdmin):
     @admin.display(description="to")
     def to(self, delivery: Delivery) -> str:
         return str(delivery.recipient or delivery.webhook)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False  # the scan and the workers write these rows, nobody else
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

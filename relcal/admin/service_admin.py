@@ -129,6 +129,20 @@ class ServiceInline(admin.TabularInline):
         raise NotImplementedError
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """History kept by services (transitions, deliveries, deployments, the audit trail): listed
+    and read here, never added, changed or deleted."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
