@@ -252,7 +252,9 @@ def _report(r: dict) -> bool:
         (
             "every contender wrote every event",
             r["events"],
-            r["events"] == r["django_ical_events"] == r["floor_events"] == 10_000,
+            # Whatever the sources hold (10,000 seeded rows and the sign-off deadlines of the
+            # releases in testing): the three contenders write the same events.
+            r["events"] == r["django_ical_events"] == r["floor_events"] > 10_000,
         ),
     ]
     ok = True
