@@ -11,6 +11,11 @@ from collections.abc import Callable, Iterable
 
 from celery import Celery, Task
 from django.db import transaction
+from kombu.exceptions import OperationalError
+
+# What a broker that is down or unreachable raises; anything else (a task that cannot be
+# serialized, a bug) is raised as usual.
+BROKER_ERRORS = (OperationalError, ConnectionError, OSError)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "relcal.settings")
 
@@ -25,7 +30,9 @@ class TransactionAwareTask(Task):
 
     ``apply_async`` (and so ``delay``) returns the result handle, or None when the send waits
     for the commit or the broker refused it (logged). In the spirit of pretix's
-    ``TransactionAwareTask``: the rule lives in the class, so no caller can forget it.
+    ``TransactionAwareTask``: the rule lives in the class, so no caller can forget it. Beat
+    sends through it too: a tick the broker refuses is logged and skipped, as before, and the
+    next tick scans.
     """
 
     def apply_async(self, args=None, kwargs=None, **options):
@@ -37,7 +44,7 @@ class TransactionAwareTask(Task):
         options.setdefault("retry", False)
         try:
             return super().apply_async(args, kwargs, **options)
-        except Exception:
+        except BROKER_ERRORS:
             logger.warning(
                 "Could not enqueue %s%r; the scan will catch up.",
                 self.name,
