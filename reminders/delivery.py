@@ -12,10 +12,12 @@ carry the delivery id in ``X-Relcal-Delivery`` so that a receiver can drop the r
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections import defaultdict
 from datetime import datetime
 
+from django.db import OperationalError
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
@@ -37,11 +39,26 @@ def claim(pk: int, now: datetime) -> bool:
     )
 
 
+FINISH_ATTEMPTS = 5
+
+
 def _finish(delivery: Delivery, **fields) -> None:
     # Conditional on our own claim: if it expired and another worker took the row, leave it.
-    Delivery.objects.filter(
+    mine = Delivery.objects.filter(
         pk=delivery.pk, state=State.SENDING, claimed_at=delivery.claimed_at
-    ).update(**fields)
+    )
+    # After a send, a moment's lock (SQLite's "database table is locked", a failover) must not
+    # lose the record of it: the row would go out again once the claim times out. Retried for
+    # 1.5 s in all, well inside the claim timeout.
+    for attempt in range(FINISH_ATTEMPTS):
+        try:
+            mine.update(**fields)
+            return
+        except OperationalError:
+            if attempt == FINISH_ATTEMPTS - 1:
+                raise
+            logger.warning("Recording delivery %s failed; trying again.", delivery.pk)
+            time.sleep(0.1 * 2**attempt)
 
 
 def _retry_or_fail(attempts: int, error: Exception, now: datetime) -> dict:

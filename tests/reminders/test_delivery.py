@@ -10,6 +10,8 @@ import pytest
 from django.conf import settings
 from django.core import mail
 from django.core.management import call_command
+from django.db import OperationalError as DatabaseOperationalError
+from django.db.models import QuerySet
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from kombu.exceptions import OperationalError
@@ -66,6 +68,25 @@ def test_repeated_scans_create_no_duplicates(scan, freeze, manager, alice):
         scan()
     assert len(mail.outbox) == 2
     assert Delivery.objects.count() == 2
+
+
+def test_a_moments_lock_after_the_send_does_not_send_it_twice(freeze, alice, monkeypatch):
+    # SQLite answers "database table is locked" while another connection writes: recording the
+    # send is tried again instead of leaving the row to be sent once more after the claim.
+    row = pending_row(freeze, alice)
+    real_update = QuerySet.update
+    locks = [DatabaseOperationalError("database table is locked")] * 2
+
+    def update(self, **fields):
+        if fields.get("state") == DeliveryState.SENT and locks:
+            raise locks.pop()
+        return real_update(self, **fields)
+
+    monkeypatch.setattr(QuerySet, "update", update)
+    monkeypatch.setattr(delivery.time, "sleep", lambda seconds: None)
+    assert delivery.deliver(row.pk) == DeliveryState.SENT
+    row.refresh_from_db()
+    assert (row.state, len(mail.outbox)) == (DeliveryState.SENT, 1)
 
 
 def test_two_workers_racing_on_one_row_send_one_email(freeze, alice, monkeypatch):
