@@ -105,8 +105,12 @@ class ServiceInline(admin.TabularInline):
         return formset
 
     def can_edit(self, request: HttpRequest, parent: models.Model | None) -> bool:
-        """Whether the user may change the rows of ``parent`` (None: a parent being added)."""
-        return True
+        """Whether the user may change the rows of ``parent`` (None: a parent being added):
+        by default, whoever may change the parent itself."""
+        if parent is None:
+            return True
+        parent_admin = self.admin_site.get_model_admin(self.parent_model)
+        return parent_admin.has_change_permission(request, parent)
 
     def has_add_permission(self, request, obj=None) -> bool:
         return super().has_add_permission(request, obj) and self.can_edit(request, obj)
@@ -129,9 +133,9 @@ class ServiceInline(admin.TabularInline):
         raise NotImplementedError
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """History kept by services (transitions, deliveries, deployments, the audit trail): listed
-    and read here, never added, changed or deleted."""
+class ReadOnly:
+    """Rows only services write: listed and read in the admin, never added, changed or
+    deleted there."""
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -143,18 +147,13 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyAdmin(ReadOnly, admin.ModelAdmin):
+    """History kept by services: transitions, deliveries, deployments, the audit trail."""
+
+
+class ReadOnlyInline(ReadOnly, admin.TabularInline):
     extra = 0
     can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class ExtensibleModelAdmin(admin.ModelAdmin):
