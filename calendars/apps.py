@@ -8,3 +8,8 @@ class CalendarsConfig(AppConfig):
 
     name = "calendars"
     verbose_name = "Calendars"
+
+    def ready(self) -> None:
+        from . import sources
+
+        sources.discover()

@@ -10,14 +10,14 @@ later ``environments/calendar.py``, ``approvals/calendar.py``) with:
   sequence and ids) over the same rows, from which feeds derive ETag and Last-Modified without
   building a single event.
 
-Nothing registers a source: every installed app's ``calendar`` module is found at first use.
+Nothing registers a source: every installed app's ``calendar`` module is found when the app
+registry is ready (``CalendarsConfig.ready``).
 Feeds (``calendars.feeds``) and the calendar pages (``calendars.pages``) both read through
 ``collect`` and ``fingerprint``.
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from importlib import import_module
@@ -91,8 +91,12 @@ def _is_source(module: ModuleType) -> bool:
     return all(hasattr(module, name) for name in ("KINDS", "events", "fingerprint"))
 
 
-@functools.cache
-def sources() -> tuple[ModuleType, ...]:
+_sources: list[ModuleType] = []
+
+
+def discover() -> None:
+    """Import every installed app's ``calendar`` module that keeps the contract (from
+    ``CalendarsConfig.ready``)."""
     found = []
     for config in apps.get_app_configs():
         if config.name.startswith("django.") or not module_has_submodule(config.module, "calendar"):
@@ -100,7 +104,11 @@ def sources() -> tuple[ModuleType, ...]:
         module = import_module(f"{config.name}.calendar")
         if _is_source(module):
             found.append(module)
-    return tuple(found)
+    _sources[:] = found
+
+
+def sources() -> tuple[ModuleType, ...]:
+    return tuple(_sources)
 
 
 def kinds() -> dict[str, str]:

@@ -9,7 +9,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.urlpatterns import format_suffix_patterns
 
 from approvals.api.urls import router as approvals_api
-from calendars import feeds, pages, profile
 from calendars.api.urls import router as calendars_api
 from environments.api.urls import router as environments_api
 from releases.api.urls import router as releases_api
@@ -36,13 +35,5 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
-    path("calendar/", pages.month_view, name="calendar"),
-    path("calendar/agenda/", pages.agenda_view, name="calendar-agenda"),
-    path("calendar/subscribe/", pages.subscribe, name="calendar-subscribe"),
-    path("feeds/public.ics", feeds.public_feed, name="public-feed"),
-    path("feeds/<slug:token>.ics", feeds.feed, name="feed"),
-    path("profile/", profile.profile, name="profile"),
-    path("profile/reminders/", profile.reminder_preferences, name="reminder-preferences"),
-    path("profile/feeds/<int:pk>/rename/", profile.token_rename, name="feed-token-rename"),
-    path("profile/feeds/<int:pk>/revoke/", profile.token_revoke, name="feed-token-revoke"),
+    path("", include("calendars.urls")),
 ]
