@@ -1,9 +1,10 @@
 """What an approver approves: a canonical snapshot of a release and its SHA-256 fingerprint.
 
 The snapshot holds what the approval is about (version, scope items, milestones, deployment
-window, strategy, rollback plan, dependencies) and nothing that may change without asking
-again (the name, the description, whether a milestone is ticked done). Ids order every list, so
-the same release gives the same bytes whatever order the database returns rows in.
+window, strategy, rollback plan, dependencies, and the current build once CI reported one) and
+nothing that may change without asking again (the name, the description, whether a milestone
+or a scope item is done). Ids order every list, so the same release gives the same bytes
+whatever order the database returns rows in.
 ``SNAPSHOT_FORMAT`` is part of the snapshot: a future change to its shape raises it, and old
 fingerprints still verify against the snapshots stored with them.
 """
@@ -13,11 +14,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 
 from relcal.audit import canonical_json, jsonable, sha256
 from releases.models import MilestoneKind, Release, ReleaseDependency, ScopeItem
+
+from .readiness.models import ReleaseCandidate
 
 SNAPSHOT_FORMAT = 1
 
@@ -25,6 +28,7 @@ SNAPSHOT_FORMAT = 1
 def with_snapshot_data(queryset: QuerySet[Release]) -> QuerySet[Release]:
     """``queryset`` prefetching what ``release_snapshot`` reads: three queries for any number."""
     return queryset.select_related("team").prefetch_related(
+        Prefetch("candidates", queryset=current_candidates(), to_attr="current_candidates"),
         "milestones",
         Prefetch("scope_items", queryset=ScopeItem.objects.select_related("owner")),
         Prefetch(
@@ -34,13 +38,40 @@ def with_snapshot_data(queryset: QuerySet[Release]) -> QuerySet[Release]:
     )
 
 
+def current_candidates() -> QuerySet[ReleaseCandidate]:
+    """Each release's newest candidate only (one index probe per release), for prefetching."""
+    newest = ReleaseCandidate.objects.filter(release=OuterRef("release")).order_by("-id")
+    return ReleaseCandidate.objects.filter(pk=Subquery(newest.values("pk")[:1]))
+
+
+def current_candidate(release: Release) -> ReleaseCandidate | None:
+    """The release's current candidate: prefetched by ``with_snapshot_data``, else read."""
+    if hasattr(release, "current_candidates"):
+        return release.current_candidates[0] if release.current_candidates else None
+    return release.candidates.order_by("-id").first()
+
+
 def release_snapshot(release: Release) -> dict[str, Any]:
     start, end = release.window
     milestones = sorted(release.milestones.all(), key=lambda m: m.pk)
     scope = sorted(release.scope_items.all(), key=lambda s: s.pk)
     dependencies = sorted(release.dependencies.all(), key=lambda d: d.depends_on_id)
+    candidate = current_candidate(release)
+    # Present only once a build was reported, so that earlier fingerprints stay as they were.
+    build = (
+        {
+            "candidate": {
+                "version": candidate.version,
+                "commit": candidate.commit_sha,
+                "digest": candidate.artifact_digest,
+            }
+        }
+        if candidate
+        else {}
+    )
     return jsonable(
         {
+            **build,
             "format": SNAPSHOT_FORMAT,
             "release": release.pk,
             "team": release.team.slug,
@@ -140,6 +171,10 @@ def _by_id(rows: list[dict], key: str = "id") -> dict:
 def diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """Lines such as “Scope item added: PAY-9 Saved cards”, oldest snapshot first."""
     lines = []
+    if old.get("candidate") != new.get("candidate") and new.get("candidate"):
+        build = new["candidate"]
+        replaces = f" replaces {old['candidate']['version']}" if old.get("candidate") else ""
+        lines.append(f"New build {build['version']} ({build['digest'][:11]}…){replaces}")
     for key, label in _LABELS.items():
         if old.get(key) != new.get(key):
             lines.append(f"{label}: “{old.get(key)}” → “{new.get(key)}”")

@@ -212,3 +212,32 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.object_repr}".strip()
+
+
+# Readiness lives in its own module; importing it here registers its models with the app.
+from .readiness.models import (  # noqa: E402
+    CheckReport,
+    CheckSource,
+    CheckStatus,
+    ReleaseCandidate,
+    Waiver,
+)
+
+__all__ = [
+    "APPROVE_MEANINGS",
+    "DEFAULT_MEANING",
+    "REJECT_MEANINGS",
+    "ApprovalPolicy",
+    "ApprovalRequirement",
+    "AuditEvent",
+    "CheckReport",
+    "CheckSource",
+    "CheckStatus",
+    "Decision",
+    "Meaning",
+    "ReleaseCandidate",
+    "ReleaseRequirement",
+    "Role",
+    "SignOff",
+    "Waiver",
+]

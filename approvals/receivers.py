@@ -1,7 +1,7 @@
 """How approvals takes part in what other apps do, connected in ``ApprovalsConfig.ready``.
 
-- The release lifecycle (``releases.signals``): the sign-off gate before approved and
-  deploying; the requirements snapshot when the scope freezes.
+- The release lifecycle (``releases.signals``): the requirements snapshot when the scope
+  freezes (and, for a release frozen before it had one, before the readiness gates run).
 - Group membership and team membership (``m2m_changed``): each change writes one audit event,
   whichever path made it (Django's user admin, a shell, a seed command). A service that records
   a membership change itself wraps it in ``audit.recorded_by_caller``.
@@ -26,9 +26,11 @@ from . import services, triggers
 # --- The release lifecycle ----------------------------------------------------------------------
 
 
-@receiver(transition_requested, dispatch_uid="approvals-gate")
-def gate(sender, *, release, to_state, actor, **kwargs) -> None:
-    services.check_gate(actor=actor, release=release, to_state=to_state)
+@receiver(transition_requested, dispatch_uid="approvals-requirements-before-gates")
+def ensure_requirements(sender, *, release, to_state, actor, **kwargs) -> None:
+    # The sign-off gate reads the release's requirements: a release frozen before approvals
+    # existed (or before its policy named roles) takes them now.
+    services.ensure_requirements(actor=actor, release=release, to_state=to_state)
 
 
 @receiver(transitioned, dispatch_uid="approvals-requirements")

@@ -353,20 +353,9 @@ def signoff_record(
 # --- The gate in front of approved (and deploying) ------------------------------------------------
 
 
-def check_gate(*, actor, release: Release, to_state: str) -> None:
-    """Refuse ``to_state`` (approved, deploying) unless every required sign-off is present,
-    approving and fresh, naming what is missing, rejecting or stale."""
-    if to_state not in GATED:
-        return
-    release = selectors.with_approval_data(Release.objects.all()).get(pk=release.pk)
-    if not release.approval_requirements.all():
-        # Frozen before approvals existed (or before its policy named roles): take them now.
+def ensure_requirements(*, actor, release: Release, to_state: str) -> None:
+    """Before ``approved`` or ``deploying``: a release without requirements (frozen before
+    approvals existed, or before its policy named roles) takes them from its policy now, so
+    that the sign-off gate (``approvals.readiness.gates``) judges it like any other."""
+    if to_state in GATED and not release.approval_requirements.exists():
         requirements_snapshot(actor=actor, release=release)
-        release = selectors.with_approval_data(Release.objects.all()).get(pk=release.pk)
-    status = selectors.approval_status(release)
-    if status.complete:
-        return
-    target = ReleaseState(to_state).label
-    raise ValidationError(
-        {"to_state": f"{release.name} cannot move to {target} yet: {'; '.join(status.problems())}."}
-    )

@@ -7,6 +7,7 @@ derived properties only.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
@@ -233,6 +234,12 @@ class ScopeItem(models.Model):
         blank=True,
         related_name="scope_items",
     )
+    # Progress, set from the tracker or CI by ticket key at any time, also once the scope is
+    # frozen: not part of what approvers sign.
+    done = models.BooleanField(default=False, help_text="Delivered.")
+    blocker = models.BooleanField(
+        default=False, help_text="The release may not ship while this item is not done."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -312,3 +319,49 @@ class FreezeWindow(models.Model):
     @property
     def scope_label(self) -> str:
         return self.team.name if self.team_id else "all teams"
+
+
+class GatePolicy(models.Model):
+    """Which gates a team's releases must pass before they deploy; the default policy covers
+    teams without one of their own."""
+
+    name = models.CharField(max_length=100, unique=True)
+    team = models.OneToOneField(
+        Team, on_delete=models.CASCADE, null=True, blank=True, related_name="gate_policy"
+    )
+    is_default = models.BooleanField(default=False)
+    required_checks = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Check names the current candidate must pass, e.g. ["unit-tests", '
+        '"integration-tests"].',
+    )
+    require_booking = models.BooleanField(
+        "require the environment booked",
+        default=False,
+        help_text="The release's team must hold the booking environment for the deployment window.",
+    )
+    booking_environment = models.SlugField(max_length=50, default="prod")
+    rollback_rehearsal_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text="The rollback must have been rehearsed within this many days before the "
+        "go-live; empty: not required.",
+    )
+    description = models.TextField(blank=True, max_length=2_000)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "gate policies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=Q(is_default=True),
+                name="gate_policy_one_default",
+                violation_error_message="Another gate policy is the default already.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

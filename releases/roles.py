@@ -10,6 +10,8 @@ LEGAL_APPROVERS = "Legal approvers"
 SECURITY_APPROVERS = "Security approvers"
 TEAM_MEMBERS = "Team members"
 AUDITORS = "Auditors"
+# Created by approvals/migrations/0005: may waive a failing readiness gate.
+CHANGE_ADVISORY_BOARD = "Change advisory board"
 
 # The permissions each role starts with live in the migration that creates the groups
 # (releases/migrations/0002_roles.py), so that they stay as they were when it ran.

@@ -5,7 +5,19 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from approvals.chain import COLUMNS
-from approvals.models import AuditEvent, Decision, Meaning, Role, SignOff
+from approvals.models import (
+    AuditEvent,
+    CheckReport,
+    CheckStatus,
+    Decision,
+    Meaning,
+    ReleaseCandidate,
+    Role,
+    SignOff,
+    Waiver,
+)
+from relcal.api.fields import AwareDateTimeField
+from relcal.api.serializers import RefusesNul
 from releases.models import Release
 
 
@@ -95,3 +107,131 @@ class AuditEventSerializer(serializers.ModelSerializer):
         model = AuditEvent
         fields = list(COLUMNS)
         read_only_fields = fields
+
+
+# --- Readiness: candidates, checks, waivers ------------------------------------------------------
+
+
+class CheckReportSerializer(serializers.ModelSerializer):
+    reported_by = serializers.CharField(source="reported_by.username", read_only=True)
+
+    class Meta:
+        model = CheckReport
+        fields = [
+            "id",
+            "candidate",
+            "name",
+            "status",
+            "url",
+            "summary",
+            "details",
+            "source",
+            "reported_by",
+            "reported_at",
+        ]
+        read_only_fields = fields
+
+
+class CandidateSerializer(serializers.ModelSerializer):
+    reported_by = serializers.CharField(source="reported_by.username", read_only=True)
+    current = serializers.SerializerMethodField(
+        help_text="The release's newest candidate; the others are superseded."
+    )
+
+    class Meta:
+        model = ReleaseCandidate
+        fields = [
+            "id",
+            "release",
+            "version",
+            "commit_sha",
+            "artifact_digest",
+            "build_url",
+            "first_commit_at",
+            "last_commit_at",
+            "reported_by",
+            "reported_at",
+            "current",
+        ]
+        read_only_fields = fields
+
+    def get_current(self, candidate: ReleaseCandidate) -> bool:
+        return candidate.pk in self.context.get("current_ids", ())
+
+
+class CandidateDetailSerializer(CandidateSerializer):
+    checks = CheckReportSerializer(
+        many=True, read_only=True, help_text="Every report, oldest first."
+    )
+
+    class Meta(CandidateSerializer.Meta):
+        fields = [*CandidateSerializer.Meta.fields, "checks"]
+
+
+class CommitsSerializer(serializers.Serializer):
+    first = AwareDateTimeField(help_text="When the change set's first commit was made.")
+    last = AwareDateTimeField(help_text="When its last commit was made.")
+
+
+class CandidateInputSerializer(RefusesNul, serializers.Serializer):
+    version = serializers.CharField(max_length=100, help_text="e.g. 4.3.0-rc.2")
+    commit_sha = serializers.CharField(max_length=64, help_text="The git commit built.")
+    artifact_digest = serializers.CharField(
+        max_length=71, help_text="The image or package digest: sha256:<64 hex digits>."
+    )
+    build_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
+    commits = CommitsSerializer(required=False, help_text="The change set, for lead time.")
+
+
+class CheckInputSerializer(RefusesNul, serializers.Serializer):
+    name = serializers.CharField(max_length=100, help_text="e.g. integration-tests")
+    status = serializers.ChoiceField(
+        choices=CheckStatus.choices,
+        required=False,
+        help_text="Required unless a `junit` or `sarif` file gives it.",
+    )
+    url = serializers.URLField(max_length=500, required=False, allow_blank=True)
+    summary = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    details = serializers.JSONField(required=False, allow_null=True, help_text="At most 64 KB.")
+    junit = serializers.FileField(required=False, help_text="A JUnit XML report (multipart).")
+    sarif = serializers.FileField(required=False, help_text="A SARIF 2.1 report (multipart).")
+
+    def validate(self, data):
+        files = [kind for kind in ("junit", "sarif") if data.get(kind)]
+        if len(files) > 1:
+            raise serializers.ValidationError({"sarif": "Upload one report file at a time."})
+        if not files and "status" not in data:
+            raise serializers.ValidationError(
+                {"status": "Give the status, or upload a junit or sarif file to read it from."}
+            )
+        return data
+
+
+class WaiverSerializer(serializers.ModelSerializer):
+    release = serializers.IntegerField(source="candidate.release_id", read_only=True)
+    version = serializers.CharField(source="candidate.version", read_only=True)
+
+    class Meta:
+        model = Waiver
+        fields = [
+            "id",
+            "candidate",
+            "release",
+            "version",
+            "gate",
+            "reason",
+            "signer_name",
+            "signed_at",
+        ]
+        read_only_fields = fields
+
+
+class WaiverInputSerializer(RefusesNul, serializers.Serializer):
+    candidate = serializers.IntegerField(
+        min_value=1, max_value=2**63 - 1, help_text="The candidate's id."
+    )
+    gate = serializers.CharField(max_length=50, help_text="The failing gate, e.g. checks.")
+    reason = serializers.CharField(max_length=2_000, help_text="Why it may ship anyway.")
+    password = serializers.CharField(
+        write_only=True, trim_whitespace=False, help_text="Your password: this is a signature."
+    )

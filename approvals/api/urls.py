@@ -10,4 +10,11 @@ router = Router()
 router.register("signoffs", views.SignOffViewSet, basename="signoff")
 router.register("approval-status", views.ApprovalStatusViewSet, basename="approval-status")
 router.register("audit-events", views.AuditEventViewSet, basename="audit-event")
+router.register(
+    r"releases/(?P<release_pk>[0-9]+)/candidates",
+    views.ReleaseCandidateViewSet,
+    basename="release-candidate",
+)
+router.register("candidates", views.CandidateViewSet, basename="candidate")
+router.register("waivers", views.WaiverViewSet, basename="waiver")
 urlpatterns = router.urls

@@ -205,3 +205,14 @@ RULES = OpenApiExample(
     request_only=True,
     value={"max_booking_minutes": 240, "min_notice_minutes": 1440},
 )
+
+DEPLOY_CHECK = OpenApiExample(
+    "Ask before deploying a release to production",
+    request_only=True,
+    value={"release": 12, "environment": "prod"},
+)
+DEPLOY_CHECK_BY_VERSION = OpenApiExample(
+    "The same, by team and version",
+    request_only=True,
+    value={"team": "payments", "version": "4.3", "environment": "prod"},
+)

@@ -28,6 +28,7 @@ from environments.services.bookings import MAX_ACQUIRE_MINUTES
 from relcal.api.fields import BoundedDateTimeField
 from relcal.api.serializers import RefusesNul, Serializer
 from releases import selectors as release_selectors
+from releases.api.serializers import ReadinessSerializer
 from releases.models import Release, Team
 
 # The availability range defaults to a week and may not exceed two months: free/busy for a
@@ -392,3 +393,48 @@ class MaintenanceWindowSerializer(Serializer):
         fields = ["id", "environment", "start", "end", "reason", "created_by", "created_at"]
         read_only_fields = ["id", "created_by", "created_at"]
         validators = []
+
+
+# --- The deploy check ---------------------------------------------------------------------------
+
+
+class DeployCheckInputSerializer(RefusesNul, serializers.Serializer):
+    release = VisibleReleaseField(
+        required=False, help_text="The release's id; or give `team` and `version`."
+    )
+    team = serializers.SlugField(required=False, help_text="The team's slug, with `version`.")
+    version = serializers.CharField(required=False, max_length=50)
+    environment = _environment_field()
+
+    def validate(self, data):
+        if "release" in data:
+            if "team" in data or "version" in data:
+                raise serializers.ValidationError(
+                    {"release": "Give the release, or its team and version, not both."}
+                )
+            return data
+        if not data.get("team") or not data.get("version"):
+            raise serializers.ValidationError(
+                {"release": "Give the release's id, or its team's slug and its version."}
+            )
+        user = self.context["request"].user
+        found = (
+            release_selectors.visible_releases(user, Release.objects.all())
+            .filter(team__slug=data["team"], version=data["version"])
+            .order_by("-go_live")
+            .first()
+        )
+        if found is None:  # the same answer whether it does not exist or may not be seen
+            raise serializers.ValidationError(
+                {"version": f"No release {data['version']} of the team “{data['team']}”."}
+            )
+        return {"release": found, "environment": data["environment"]}
+
+
+class DeployCheckSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="One sentence: may it deploy, and if not why.")
+    environment = serializers.CharField()
+    required = serializers.BooleanField(
+        help_text="Whether this environment needs GO (production environments do)."
+    )
+    readiness = ReadinessSerializer()

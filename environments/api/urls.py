@@ -14,4 +14,5 @@ router.register(
     "maintenance-windows", views.MaintenanceWindowViewSet, basename="maintenance-window"
 )
 router.register("deployments", views.DeploymentViewSet, basename="deployment")
+router.register("deploy-checks", views.DeployCheckViewSet, basename="deploy-check")
 urlpatterns = router.urls

@@ -36,11 +36,13 @@ from environments.filters import (
 from environments.models import (
     Booking,
     Deployment,
+    EnvironmentKind,
     MaintenanceWindow,
     WaitlistEntry,
 )
 from relcal.api.filters import FILTERS
 from relcal.api.views import ID, NOT_FOUND, SLUG, call_service
+from releases import gates
 
 from . import examples as ex
 from . import serializers as s
@@ -364,3 +366,56 @@ class DeploymentViewSet(
         serializer.instance = call_service(
             services.deployment_report, actor=self.request.user, **serializer.validated_data
         )
+
+
+# --- The deploy check ---------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    create=extend_schema(
+        description="Ask before deploying: 200 when the release may deploy to the environment, "
+        "409 naming each blocking gate when it may not. Production environments need the "
+        "verdict GO; others take any build and answer 200 with the verdict for information. "
+        "A pipeline step is one `curl --fail`.",
+        examples=[ex.DEPLOY_CHECK, ex.DEPLOY_CHECK_BY_VERSION],
+        responses={
+            200: s.DeployCheckSerializer,
+            400: ERRORS[400],
+            403: ERRORS[403],
+            409: OpenApiResponse(
+                s.DeployCheckSerializer, description="Not GO: `detail` names what blocks."
+            ),
+        },
+    ),
+)
+class DeployCheckViewSet(viewsets.GenericViewSet):
+    """GO / NO-GO for a deploy job (`POST /api/v1/deploy-checks/`)."""
+
+    serializer_class = s.DeployCheckInputSerializer
+
+    def create(self, request: Request) -> Response:
+        data = self.get_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        release = data.validated_data["release"]
+        environment = data.validated_data["environment"]
+        readiness = gates.readiness(release, user=request.user)
+        required = environment.kind == EnvironmentKind.PROD
+        verdict = readiness.verdict
+        blocking = readiness.blocking() if required else []
+        if blocking:
+            reasons = "; ".join(f"{row.gate.label}: {row.result.reason}" for row in blocking)
+            detail = f"{release.name} is {verdict} for {environment.slug}: {reasons}."
+        elif required:
+            detail = f"{release.name} is GO for {environment.slug}."
+        else:
+            detail = (
+                f"{environment.slug} takes any build; {release.name} is {verdict} for production."
+            )
+        answer = {
+            "detail": detail,
+            "environment": environment.slug,
+            "required": required,
+            "readiness": readiness,
+        }
+        code = status.HTTP_409_CONFLICT if blocking else status.HTTP_200_OK
+        return Response(s.DeployCheckSerializer(answer).data, status=code)

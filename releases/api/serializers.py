@@ -12,7 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from relcal.api.serializers import Serializer
-from releases import services
+from releases import gates, services
 from releases.models import (
     DependencyKind,
     FreezeWindow,
@@ -235,3 +235,34 @@ class FreezeWindowSerializer(Serializer):
         model = FreezeWindow
         fields = ["id", "name", "reason", "start", "end", "team", "scope_label", "updated_at"]
         read_only_fields = ["id", "updated_at"]
+
+
+# --- Readiness ----------------------------------------------------------------------------
+
+
+class GateRowSerializer(serializers.Serializer):
+    name = serializers.CharField(source="gate.name", help_text="e.g. checks, signoffs.")
+    label = serializers.CharField(source="gate.label")
+    state = serializers.ChoiceField(choices=[state.value for state in gates.GateState])
+    reason = serializers.CharField(source="result.reason", help_text="Why, in one line.")
+    link = serializers.CharField(
+        source="result.link", help_text="Where to look (a failing check's run), or empty."
+    )
+    deployment = serializers.BooleanField(
+        source="gate.deployment",
+        help_text="About the deployment itself: not needed to reach approved.",
+    )
+    waiver = serializers.CharField(help_text="Who waived the failing gate and why, or empty.")
+
+
+class ReadinessSerializer(serializers.Serializer):
+    release = serializers.IntegerField(source="release.pk")
+    name = serializers.CharField(source="release.name")
+    version = serializers.CharField(source="release.version")
+    state = serializers.CharField(source="release.state")
+    verdict = serializers.ChoiceField(
+        choices=[verdict.value for verdict in gates.Verdict],
+        help_text="GO: every gate passes or is waived; NO-GO: one fails; PENDING: none fails, "
+        "one waits for a report.",
+    )
+    gates = GateRowSerializer(source="rows", many=True)

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 
 from relcal.api.filters import FILTERS
 from relcal.api.views import ERRORS, ID, NO_PUT, NOT_FOUND, SLUG, WRITE_ERRORS, call_service
-from releases import selectors, services
+from releases import gates, selectors, services
 from releases.filters import (
     DependencyFilter,
     FreezeWindowFilter,
@@ -162,6 +162,15 @@ class ReleaseViewSet(viewsets.ModelViewSet):
             actor=request.user, release=release, **serializer.validated_data
         )
         return Response(s.ReleaseTransitionSerializer(step).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: s.ReadinessSerializer, **NOT_FOUND})
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def readiness(self, request: Request, pk: str | None = None) -> Response:
+        """Is this release ready to ship? The verdict (GO, NO-GO, PENDING) with every gate:
+        its state, why, and where to look. Approved needs the gates not about the deployment;
+        deploying needs GO."""
+        release = self.get_object()
+        return Response(s.ReadinessSerializer(gates.readiness(release, user=request.user)).data)
 
     @extend_schema(responses={200: s.ReleaseTransitionSerializer(many=True), **NOT_FOUND})
     @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)

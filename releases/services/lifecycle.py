@@ -13,8 +13,8 @@ from django.db.models import ProtectedError
 from relcal import audit
 from relcal.times import fmt, require_aware
 
+from .. import gates, signals
 from .. import permissions as perms
-from .. import signals
 from ..models import (
     Release,
     ReleaseTransition,
@@ -227,10 +227,13 @@ def release_transition(
         release=release, from_state=release.state, to_state=to_state, actor=actor, reason=reason
     )
     full_clean(step, exclude=["release", "actor"])
-    # Other apps may refuse the step here (approvals: the sign-off gate before approved).
+    # Other apps may refuse the step here, or prepare for the gates (approvals takes the
+    # sign-off requirements of a release frozen before it had a policy).
     signals.transition_requested.send(
         sender=Release, release=release, from_state=release.state, to_state=to_state, actor=actor
     )
+    # Approved needs every gate but those about the deployment; deploying needs GO.
+    gates.require_for_transition(release, to_state, actor=actor)
     release.state = to_state
     release.sequence += 1  # the state is the event's STATUS and description in calendars
     release.save(update_fields=["state", "sequence", "updated_at"])

@@ -1,0 +1,139 @@
+"""The readiness gates approvals knows (registered in ``ApprovalsConfig.ready`` through
+``releases.gates``): the required checks of the current candidate, the sign-offs, and the
+waivers that let a failing gate pass for one candidate."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from django.db.models import Max
+
+from releases import gates
+from releases.gates import Context, GateResult, failed, passed, pending
+from releases.models import Release, ReleaseState
+
+from .. import selectors
+from .models import CheckReport, CheckStatus, ReleaseCandidate, Waiver
+
+BEFORE_FREEZE = (ReleaseState.DRAFT, ReleaseState.PLANNED)
+OK_STATUSES = (CheckStatus.PASSED, CheckStatus.NEUTRAL)
+
+
+def current_candidates(releases: Sequence[Release], ctx: Context) -> dict[int, ReleaseCandidate]:
+    """release id → its newest candidate (one query, shared by the gates and the waivers)."""
+
+    def load() -> dict[int, ReleaseCandidate]:
+        ids = [release.pk for release in releases]
+        newest = (
+            ReleaseCandidate.objects.filter(release_id__in=ids)
+            .values("release_id")
+            .annotate(newest=Max("id"))
+            .values("newest")
+        )
+        return {c.release_id: c for c in ReleaseCandidate.objects.filter(pk__in=newest)}
+
+    return ctx.memo("approvals.current_candidates", load)
+
+
+def latest_checks(candidate_ids: list[int]) -> dict[int, dict[str, CheckReport]]:
+    """candidate id → check name → its latest report (one query)."""
+    latest = (
+        CheckReport.objects.filter(candidate_id__in=candidate_ids)
+        .values("candidate_id", "name")
+        .annotate(latest=Max("id"))
+        .values("latest")
+    )
+    out: dict[int, dict[str, CheckReport]] = defaultdict(dict)
+    for report in CheckReport.objects.filter(pk__in=latest):
+        out[report.candidate_id][report.name] = report
+    return out
+
+
+def checks_result(
+    required: list[str], candidate: ReleaseCandidate | None, reports: dict[str, CheckReport]
+) -> GateResult:
+    if not required:
+        return passed("No checks are required by the gate policy.")
+    if candidate is None:
+        return pending(f"No release candidate reported yet; {', '.join(required)} required")
+    failing = [
+        reports[name]
+        for name in required
+        if reports.get(name) and reports[name].status == CheckStatus.FAILED
+    ]
+    if failing:
+        first = failing[0]
+        names = ", ".join(report.name for report in failing)
+        return failed(f"{names} failed on {candidate.version}", first.url)
+    waiting = [
+        name
+        for name in required
+        if name not in reports or reports[name].status == CheckStatus.PENDING
+    ]
+    if waiting:
+        missing = [name for name in waiting if name not in reports]
+        words = [
+            f"{name} not reported" if name in missing else f"{name} pending" for name in waiting
+        ]
+        return pending(f"{', '.join(words)} on {candidate.version}")
+    return passed(f"{', '.join(required)} passed on {candidate.version}")
+
+
+def checks(releases: Sequence[Release], ctx: Context) -> dict[int, GateResult]:
+    candidates = current_candidates(releases, ctx)
+    reports = latest_checks([candidate.pk for candidate in candidates.values()])
+    out = {}
+    for release in releases:
+        candidate = candidates.get(release.pk)
+        found = reports.get(candidate.pk, {}) if candidate else {}
+        out[release.pk] = checks_result(
+            list(ctx.policies[release.pk].required_checks or []), candidate, found
+        )
+    return out
+
+
+def signoffs(releases: Sequence[Release], ctx: Context) -> dict[int, GateResult]:
+    loaded = {
+        release.pk: release
+        for release in selectors.with_approval_data(
+            Release.objects.filter(pk__in=[release.pk for release in releases])
+        )
+    }
+    out = {}
+    for release in releases:
+        full = loaded[release.pk]
+        if not full.approval_requirements.all():
+            if release.state in BEFORE_FREEZE:
+                out[release.pk] = pending("Sign-offs are asked for when the scope freezes")
+            else:
+                out[release.pk] = passed("No sign-off required by the approval policy.")
+            continue
+        status = selectors.approval_status(full)
+        if status.complete:
+            roles = ", ".join(role.label for role in status.roles)
+            out[release.pk] = passed(f"{roles} approved.")
+        elif any(role.rejecting for role in status.roles):
+            out[release.pk] = failed("; ".join(status.problems()))
+        else:
+            out[release.pk] = pending("; ".join(status.problems()))
+    return out
+
+
+def waivers(releases: Sequence[Release], ctx: Context) -> dict[int, dict[str, str]]:
+    candidates = current_candidates(releases, ctx)
+    by_candidate = {candidate.pk: release_id for release_id, candidate in candidates.items()}
+    out: dict[int, dict[str, str]] = defaultdict(dict)
+    for waiver in Waiver.objects.filter(candidate_id__in=by_candidate).order_by("signed_at", "id"):
+        release_id = by_candidate[waiver.candidate_id]
+        version = candidates[release_id].version
+        out[release_id][waiver.gate] = (
+            f"waived by {waiver.signer_name} for {version}: {waiver.reason}"
+        )
+    return out
+
+
+def register() -> None:
+    gates.register_gate("checks", "Required checks", checks, order=10)
+    gates.register_gate("signoffs", "Sign-offs", signoffs, order=20)
+    gates.register_waivers("approvals", waivers)
