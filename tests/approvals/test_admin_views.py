@@ -3,6 +3,9 @@ changed since, password every time), policies through the services, and the read
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import pytest
 from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -156,28 +159,42 @@ def test_the_release_manager_sees_the_segregation_refusal_as_a_form_error(client
     assert not SignOff.objects.exists()
 
 
+# Every approvals admin page as a request of ``client`` about ``w`` (release, signoff, event).
+REFUSED_PAGES = {
+    "pending": lambda client, w: client.get(PENDING),
+    "sign-page": lambda client, w: client.get(sign_url(w.release)),
+    "signoff-changelist": lambda client, w: client.get(
+        reverse("admin:approvals_signoff_changelist")
+    ),
+    "signoff-change": lambda client, w: client.get(
+        reverse("admin:approvals_signoff_change", args=[w.signoff.pk])
+    ),
+    "auditevent-changelist": lambda client, w: client.get(
+        reverse("admin:approvals_auditevent_changelist")
+    ),
+    "auditevent-change": lambda client, w: client.get(
+        reverse("admin:approvals_auditevent_change", args=[w.event.pk])
+    ),
+    "approvalpolicy-changelist": lambda client, w: client.get(
+        reverse("admin:approvals_approvalpolicy_changelist")
+    ),
+    "sign-post": lambda client, w: client.post(sign_url(w.release), {"password": PASSWORD}),
+}
+
+
+@pytest.mark.parametrize("page", list(REFUSED_PAGES))
+@pytest.mark.parametrize("persona", ["outsider", "alice"])
 def test_outsiders_and_non_approvers_are_refused_every_approvals_admin_page(
-    client, outsider, alice, frozen, priya, sign
+    client, frozen, priya, sign, request, persona, page
 ):
     release = frozen()
     signoff = sign(priya, release, "product")
-    event = AuditEvent.objects.first()
-    urls = [
-        PENDING,
-        sign_url(release),
-        reverse("admin:approvals_signoff_changelist"),
-        reverse("admin:approvals_signoff_change", args=[signoff.pk]),
-        reverse("admin:approvals_auditevent_changelist"),
-        reverse("admin:approvals_auditevent_change", args=[event.pk]),
-        reverse("admin:approvals_approvalpolicy_changelist"),
-    ]
-    for user in (outsider, alice):
-        user.is_staff = True
-        user.save()
-        client.force_login(user)
-        for url in urls:
-            assert client.get(url).status_code == 403, (user, url)
-        assert client.post(sign_url(release), {"password": PASSWORD}).status_code == 403
+    w = SimpleNamespace(release=release, signoff=signoff, event=AuditEvent.objects.first())
+    user = request.getfixturevalue(persona)
+    user.is_staff = True
+    user.save()
+    client.force_login(user)
+    assert REFUSED_PAGES[page](client, w).status_code == 403, (user, page)
     assert SignOff.objects.count() == 1
 
 
@@ -291,18 +308,26 @@ def test_a_release_back_in_planning_is_no_longer_pending(client, priya, frozen, 
     assert release.name not in client.get(PENDING).content.decode()
 
 
-def test_every_approvals_admin_page_loads_for_a_superuser(client, admin, frozen, priya, sign):
+# model: (the object whose change page to open, given the sign-off; the add page's status)
+SUPERUSER_PAGES = {
+    AuditEvent: (lambda signoff: AuditEvent.objects.order_by("seq").first(), 403),
+    SignOff: (lambda signoff: signoff, 403),
+    ApprovalPolicy: (lambda signoff: ApprovalPolicy.objects.first(), 200),
+}
+
+
+@pytest.mark.parametrize(
+    "model", list(SUPERUSER_PAGES), ids=[model._meta.model_name for model in SUPERUSER_PAGES]
+)
+def test_every_approvals_admin_page_loads_for_a_superuser(
+    client, admin, frozen, priya, sign, model
+):
     signoff = sign(priya, frozen(), "product")
     client.force_login(admin)
-    pages = {
-        AuditEvent: AuditEvent.objects.order_by("seq").first(),
-        SignOff: signoff,
-        ApprovalPolicy: ApprovalPolicy.objects.first(),
-    }
-    for model, obj in pages.items():
-        meta = model._meta
-        prefix = f"admin:{meta.app_label}_{meta.model_name}"
-        assert client.get(reverse(f"{prefix}_changelist")).status_code == 200, model
-        assert client.get(reverse(f"{prefix}_change", args=[obj.pk])).status_code == 200, model
-    assert client.get(reverse("admin:approvals_approvalpolicy_add")).status_code == 200
-    assert client.get(reverse("admin:approvals_auditevent_add")).status_code == 403
+    find, add_status = SUPERUSER_PAGES[model]
+    obj = find(signoff)
+    meta = model._meta
+    prefix = f"admin:{meta.app_label}_{meta.model_name}"
+    assert client.get(reverse(f"{prefix}_changelist")).status_code == 200, model
+    assert client.get(reverse(f"{prefix}_change", args=[obj.pk])).status_code == 200, model
+    assert client.get(reverse(f"{prefix}_add")).status_code == add_status, model

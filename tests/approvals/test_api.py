@@ -3,6 +3,8 @@ every endpoint; lists at a constant number of queries."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -39,23 +41,46 @@ def test_an_approver_signs_off_through_the_api(api, priya, frozen, stored):
     assert SignOff.objects.count() == 1
 
 
-def test_the_api_refuses_each_bad_signature_naming_the_field(api, priya, leo, frozen, stored):
+# A bad signature of Priya's (the body from the release) and the field the 400 names.
+BAD_SIGNATURES = {
+    "wrong-password": (lambda release: body(release, password="wrong"), "password"),
+    "reject-without-comment": (
+        lambda release: body(release, decision="reject", meaning="not_approved", comment=""),
+        "comment",
+    ),
+    "unknown-role": (lambda release: body(release, role="ceo"), "role"),
+    "meaning-not-for-a-reject": (
+        lambda release: body(release, meaning="legal_clearance", decision="reject", comment="x"),
+        "meaning",
+    ),
+    "wrong-fingerprint": (lambda release: body(release, fingerprint="a" * 64), "fingerprint"),
+    "malformed-fingerprint": (
+        lambda release: body(release, fingerprint="not-a-hash"),
+        "fingerprint",
+    ),
+    "no-password": (
+        lambda release: {k: v for k, v in body(release).items() if k != "password"},
+        "password",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_SIGNATURES))
+def test_the_api_refuses_each_bad_signature_naming_the_field(api, priya, frozen, stored, case):
     release = frozen()
     client = api.as_user(priya)
     before = stored()
-    cases = [
-        (body(release, password="wrong"), 400, "password"),
-        (body(release, decision="reject", meaning="not_approved", comment=""), 400, "comment"),
-        (body(release, role="ceo"), 400, "role"),
-        (body(release, meaning="legal_clearance", decision="reject", comment="x"), 400, "meaning"),
-        (body(release, fingerprint="a" * 64), 400, "fingerprint"),
-        (body(release, fingerprint="not-a-hash"), 400, "fingerprint"),
-        ({k: v for k, v in body(release).items() if k != "password"}, 400, "password"),
-    ]
-    for data, status, field in cases:
-        response = client.post(SIGNOFFS, data)
-        assert response.status_code == status, (data, response.data)
-        assert field in response.data, (data, response.data)
+    make_body, field = BAD_SIGNATURES[case]
+    data = make_body(release)
+    response = client.post(SIGNOFFS, data)
+    assert response.status_code == 400, (data, response.data)
+    assert field in response.data, (data, response.data)
+    assert stored() == before
+
+
+def test_the_api_refuses_a_role_the_signer_does_not_hold(api, leo, frozen, stored):
+    release = frozen()
+    before = stored()
     response = api.as_user(leo).post(SIGNOFFS, body(release))
     assert response.status_code == 403
     assert "Product approvers" in response.data["detail"]
@@ -134,23 +159,33 @@ def test_auditors_read_the_trail_through_the_api(api, quinn, frozen):
     assert len(first["hash"]) == 64
 
 
+# Every approvals endpoint as a request of ``client`` about ``w`` (release, signoff, event).
+OUTSIDER_REQUESTS = {
+    "signoffs": lambda client, w: client.get(SIGNOFFS),
+    "signoff": lambda client, w: client.get(f"{SIGNOFFS}{w.signoff.pk}/"),
+    "pending": lambda client, w: client.get(f"{SIGNOFFS}pending/"),
+    "approval-status": lambda client, w: client.get(f"/api/v1/approval-status/{w.release.pk}/"),
+    "audit-events": lambda client, w: client.get("/api/v1/audit-events/"),
+    "audit-event": lambda client, w: client.get(f"/api/v1/audit-events/{w.event.pk}/"),
+    "signoff-create": lambda client, w: client.post(SIGNOFFS, body(w.release)),
+}
+
+
+@pytest.mark.parametrize("endpoint", list(OUTSIDER_REQUESTS))
 def test_an_outsider_is_refused_on_every_approvals_endpoint(
-    api, outsider, alice, frozen, sign, priya
+    api, outsider, frozen, sign, priya, endpoint
 ):
     release = frozen()
     signoff = sign(priya, release, "product")
-    event = AuditEvent.objects.first()
-    client = api.as_user(outsider)
-    for url in (
-        SIGNOFFS,
-        f"{SIGNOFFS}{signoff.pk}/",
-        f"{SIGNOFFS}pending/",
-        f"/api/v1/approval-status/{release.pk}/",
-        "/api/v1/audit-events/",
-        f"/api/v1/audit-events/{event.pk}/",
-    ):
-        assert client.get(url).status_code == 403, url
-    assert client.post(SIGNOFFS, body(release)).status_code == 403
+    w = SimpleNamespace(release=release, signoff=signoff, event=AuditEvent.objects.first())
+    response = OUTSIDER_REQUESTS[endpoint](api.as_user(outsider), w)
+    assert response.status_code == 403, endpoint
+    assert SignOff.objects.count() == 1
+
+
+def test_a_team_member_follows_their_own_release_and_nothing_else(api, alice, frozen, sign, priya):
+    release = frozen()
+    sign(priya, release, "product")
     # Alice (Payments) may follow her own team's release, nothing else.
     team_client = api.as_user(alice)
     assert team_client.get(f"/api/v1/approval-status/{release.pk}/").status_code == 200
@@ -159,10 +194,17 @@ def test_an_outsider_is_refused_on_every_approvals_endpoint(
     assert SignOff.objects.count() == 1
 
 
-def test_anonymous_callers_get_401(client, frozen):
+ANONYMOUS_READS = {
+    "signoffs": lambda release: SIGNOFFS,
+    "approval-status": lambda release: f"/api/v1/approval-status/{release.pk}/",
+    "audit-events": lambda release: "/api/v1/audit-events/",
+}
+
+
+@pytest.mark.parametrize("url", list(ANONYMOUS_READS))
+def test_anonymous_callers_get_401(client, frozen, url):
     release = frozen()
-    for url in (SIGNOFFS, f"/api/v1/approval-status/{release.pk}/", "/api/v1/audit-events/"):
-        assert client.get(url).status_code == 401
+    assert client.get(ANONYMOUS_READS[url](release)).status_code == 401
 
 
 def _count(client, url: str) -> tuple[int, dict]:

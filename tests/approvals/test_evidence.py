@@ -30,15 +30,15 @@ def shipped(frozen, manager, sign_all):
     return walk(release, manager, "approved", "deploying", "released")
 
 
-def urls(release) -> list[str]:
-    return [
-        reverse("approvals:evidence-index"),
-        reverse("approvals:evidence", args=[release.pk]),
-        reverse("approvals:evidence-json", args=[release.pk]),
-        reverse("approvals:evidence-csv", args=[release.pk]),
-        reverse("approvals:audit-csv"),
-        reverse("approvals:audit-json"),
-    ]
+# Every evidence page, as its URL for a release.
+EVIDENCE_PAGES = {
+    "evidence-index": lambda release: reverse("approvals:evidence-index"),
+    "evidence": lambda release: reverse("approvals:evidence", args=[release.pk]),
+    "evidence-json": lambda release: reverse("approvals:evidence-json", args=[release.pk]),
+    "evidence-csv": lambda release: reverse("approvals:evidence-csv", args=[release.pk]),
+    "audit-csv": lambda release: reverse("approvals:audit-csv"),
+    "audit-json": lambda release: reverse("approvals:audit-json"),
+}
 
 
 def test_the_evidence_page_lists_who_approved_what_when_and_every_change(client, quinn, shipped):
@@ -126,20 +126,22 @@ def test_a_bad_period_is_a_400_naming_the_field(client, quinn):
     assert "end" in response.json()
 
 
+@pytest.mark.parametrize("page", list(EVIDENCE_PAGES))
+@pytest.mark.parametrize("persona", ["outsider", "alice", "priya"])
 def test_outsiders_team_members_and_approvers_are_refused_evidence(
-    client, outsider, alice, priya, shipped
+    client, shipped, request, persona, page
 ):
-    for user in (outsider, alice, priya):
-        client.force_login(user)
-        for url in urls(shipped):
-            assert client.get(url).status_code == 403, (user, url)
+    user = request.getfixturevalue(persona)
+    client.force_login(user)
+    url = EVIDENCE_PAGES[page](shipped)
+    assert client.get(url).status_code == 403, (user, url)
 
 
-def test_anonymous_visitors_are_sent_to_log_in(client, shipped):
-    for url in urls(shipped):
-        response = client.get(url)
-        assert response.status_code == 302
-        assert response["Location"].startswith(reverse("login"))
+@pytest.mark.parametrize("page", list(EVIDENCE_PAGES))
+def test_anonymous_visitors_are_sent_to_log_in(client, shipped, page):
+    response = client.get(EVIDENCE_PAGES[page](shipped))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
 
 
 def test_the_navigation_links_evidence_for_auditors_only(client, quinn, alice):

@@ -71,54 +71,81 @@ def booking_form(payments, soon, start=0, end=2, **overrides) -> dict:
 # --- Access ----------------------------------------------------------------------------------
 
 
-PAGES = ["/environments/?from={day}", "/environments/staging/"]
-BOOKER_PAGES = ["/environments/book/", "/environments/bookings/"]
-
-
-def test_anonymous_visitors_are_sent_to_log_in(client, staging, held):
-    for url in ["/environments/", "/environments/staging/", *BOOKER_PAGES]:
-        response = client.get(url)
-        assert response.status_code == 302, url
-        assert response.url.startswith("/accounts/login/"), url
-    for url in [
-        "/environments/book/",
+PAGES = {"timeline": "/environments/?from={day}", "environment": "/environments/staging/"}
+BOOKER_PAGES = {"book": "/environments/book/", "bookings": "/environments/bookings/"}
+ANONYMOUS_PAGES = {
+    "timeline": "/environments/",
+    "environment": "/environments/staging/",
+    **BOOKER_PAGES,
+}
+# Each write as its URL for the ``held`` booking.
+ANONYMOUS_POSTS = {
+    "book": lambda held: "/environments/book/",
+    "waitlist": lambda held: "/environments/waitlist/",
+    "cancel": lambda held: f"/environments/bookings/{held.pk}/cancel/",
+    "maintenance": lambda held: "/environments/staging/maintenance/",
+}
+# Each write as ``(url, data)`` for the ``held`` booking and ``soon``.
+OUTSIDER_POSTS = {
+    "book": lambda held, soon: ("/environments/book/", {"environment": "staging", "purpose": "x"}),
+    "waitlist": lambda held, soon: (
         "/environments/waitlist/",
-        f"/environments/bookings/{held.pk}/cancel/",
-        "/environments/staging/maintenance/",
-    ]:
-        assert client.post(url).status_code == 302, url
+        {"environment": "staging", "purpose": "x"},
+    ),
+    "extend": lambda held, soon: (
+        f"/environments/bookings/{held.pk}/extend/",
+        {"end": local(soon + 3 * HOUR)},
+    ),
+    "release": lambda held, soon: (f"/environments/bookings/{held.pk}/release/", {}),
+    "cancel": lambda held, soon: (f"/environments/bookings/{held.pk}/cancel/", {}),
+    "rules": lambda held, soon: ("/environments/staging/rules/", {"max_booking_minutes": 60}),
+    "maintenance": lambda held, soon: ("/environments/staging/maintenance/", {"reason": "x"}),
+}
+
+
+@pytest.mark.parametrize("url", list(ANONYMOUS_PAGES.values()), ids=list(ANONYMOUS_PAGES))
+def test_anonymous_visitors_are_sent_to_log_in(client, staging, held, url):
+    response = client.get(url)
+    assert response.status_code == 302, url
+    assert response.url.startswith("/accounts/login/"), url
+
+
+@pytest.mark.parametrize("post", list(ANONYMOUS_POSTS))
+def test_anonymous_posts_are_sent_to_log_in_and_change_nothing(client, staging, held, post):
+    url = ANONYMOUS_POSTS[post](held)
+    assert client.post(url).status_code == 302, url
     assert Booking.objects.get().state == "confirmed"
 
 
+@pytest.mark.parametrize("url", list(PAGES.values()), ids=list(PAGES))
 @pytest.mark.parametrize("persona", ["alice", "manager", "outsider"])
 def test_everyone_signed_in_reads_the_timeline_and_an_environment(
-    signed_in, staging, held, persona, request, soon
+    signed_in, staging, held, persona, request, soon, url
 ):
     client = signed_in(request.getfixturevalue(persona))
-    for url in PAGES:
-        response = client.get(url.format(day=timezone.localdate(soon)))
-        assert response.status_code == 200, url
-        assert "Load test" in text(response)
+    response = client.get(url.format(day=timezone.localdate(soon)))
+    assert response.status_code == 200, url
+    assert "Load test" in text(response)
 
 
-def test_an_outsider_may_not_book_or_act_on_bookings(signed_in, outsider, held, staging, soon):
+@pytest.mark.parametrize("url", list(BOOKER_PAGES.values()), ids=list(BOOKER_PAGES))
+def test_an_outsider_may_not_open_the_booking_pages(signed_in, outsider, held, staging, url):
+    assert signed_in(outsider).get(url).status_code == 403, url
+
+
+@pytest.mark.parametrize("post", list(OUTSIDER_POSTS))
+def test_an_outsider_may_not_book_or_act_on_bookings(
+    signed_in, outsider, held, staging, soon, post
+):
     client = signed_in(outsider)
     before = snapshot()
-    for url in BOOKER_PAGES:
-        assert client.get(url).status_code == 403, url
-    posts = [
-        ("/environments/book/", {"environment": "staging", "purpose": "x"}),
-        ("/environments/waitlist/", {"environment": "staging", "purpose": "x"}),
-        (f"/environments/bookings/{held.pk}/extend/", {"end": local(soon + 3 * HOUR)}),
-        (f"/environments/bookings/{held.pk}/release/", {}),
-        (f"/environments/bookings/{held.pk}/cancel/", {}),
-        ("/environments/staging/rules/", {"max_booking_minutes": 60}),
-        ("/environments/staging/maintenance/", {"reason": "x"}),
-    ]
-    for url, data in posts:
-        assert client.post(url, data).status_code == 403, url
+    url, data = OUTSIDER_POSTS[post](held, soon)
+    assert client.post(url, data).status_code == 403, url
     assert snapshot() == before
-    assert "Book an environment" not in text(client.get("/environments/"))
+
+
+def test_an_outsider_is_not_offered_to_book_on_the_timeline(signed_in, outsider, held, staging):
+    assert "Book an environment" not in text(signed_in(outsider).get("/environments/"))
 
 
 def test_the_nav_links_to_the_environments(signed_in, alice):

@@ -125,12 +125,12 @@ def snapshot() -> dict:
 # --- Who sees what ------------------------------------------------------------------------
 
 
-def read_urls(w) -> list[str]:
-    return [
-        reverse("releases:list"),
-        reverse("releases:detail", args=[w.release.pk]),
-        reverse("releases:freezes"),
-    ]
+# Every read page, as its URL for the ``world`` fixture.
+READS = {
+    "list": lambda w: reverse("releases:list"),
+    "detail": lambda w: reverse("releases:detail", args=[w.release.pk]),
+    "freezes": lambda w: reverse("releases:freezes"),
+}
 
 
 WRITES = [
@@ -174,47 +174,64 @@ def write_request(w, name: str) -> tuple[str, dict]:
     return reverse(f"releases:{name}", args=args), data
 
 
-def test_every_page_renders_for_the_manager(client, manager, world):
+MANAGER_PAGES = {
+    **READS,
+    "create": lambda w: reverse("releases:create"),
+    "edit": lambda w: reverse("releases:edit", args=[w.release.pk]),
+    "delete": lambda w: reverse("releases:delete", args=[w.release.pk]),
+}
+
+
+@pytest.mark.parametrize("page", list(MANAGER_PAGES))
+def test_every_page_renders_for_the_manager(client, manager, world, page):
     client.force_login(manager)
-    pages = [
-        *read_urls(world),
-        reverse("releases:create"),
-        reverse("releases:edit", args=[world.release.pk]),
-        reverse("releases:delete", args=[world.release.pk]),
-    ]
-    for url in pages:
-        response = client.get(url)
-        assert response.status_code == 200, url
-        assert b"Relcal" in response.content
+    url = MANAGER_PAGES[page](world)
+    response = client.get(url)
+    assert response.status_code == 200, url
+    assert b"Relcal" in response.content
 
 
-def test_team_members_read_every_page_without_planning_buttons(client, alice, bob, world):
-    for member in (alice, bob):
-        client.force_login(member)
-        for url in read_urls(world):
-            assert client.get(url).status_code == 200, url
-        listing = client.get(reverse("releases:list")).content.decode()
-        assert "New release" not in listing
-        assert "Payments 4.3" in listing
-        detail = client.get(reverse("releases:detail", args=[world.release.pk])).content.decode()
-        assert reverse("releases:edit", args=[world.release.pk]) not in detail
-        assert (
-            'action="{}"'.format(reverse("releases:transition", args=[world.release.pk]))
-            not in detail
-        )
-        assert "Add milestone" not in detail
-        assert "Add dependency" not in detail
-        freezes = client.get(reverse("releases:freezes")).content.decode()
-        assert "New freeze window" not in freezes
+@pytest.mark.parametrize("page", list(READS))
+@pytest.mark.parametrize("persona", ["alice", "bob"])
+def test_team_members_read_every_page(client, world, request, persona, page):
+    client.force_login(request.getfixturevalue(persona))
+    url = READS[page](world)
+    assert client.get(url).status_code == 200, url
 
 
-def test_anonymous_visitors_are_sent_to_the_login_page(client, world):
-    urls = read_urls(world) + [write_request(world, name)[0] for name in WRITES]
-    for url in urls:
-        response = client.get(url)
-        assert response.status_code == 302, url
-        assert response["Location"].startswith(f"{reverse('login')}?next="), url
-        assert client.post(url, {}).status_code == 302, url
+@pytest.mark.parametrize("persona", ["alice", "bob"])
+def test_team_members_see_no_planning_buttons(client, world, request, persona):
+    client.force_login(request.getfixturevalue(persona))
+    listing = client.get(reverse("releases:list")).content.decode()
+    assert "New release" not in listing
+    assert "Payments 4.3" in listing
+    detail = client.get(reverse("releases:detail", args=[world.release.pk])).content.decode()
+    assert reverse("releases:edit", args=[world.release.pk]) not in detail
+    assert (
+        'action="{}"'.format(reverse("releases:transition", args=[world.release.pk])) not in detail
+    )
+    assert "Add milestone" not in detail
+    assert "Add dependency" not in detail
+    freezes = client.get(reverse("releases:freezes")).content.decode()
+    assert "New freeze window" not in freezes
+
+
+# Every read and write page, as ``(kind, name)``: a key of READS or WRITES.
+ANONYMOUS_PAGES = [("read", name) for name in READS] + [("write", name) for name in WRITES]
+
+
+@pytest.mark.parametrize(
+    ("kind", "name"), ANONYMOUS_PAGES, ids=[f"{kind}-{name}" for kind, name in ANONYMOUS_PAGES]
+)
+def test_anonymous_visitors_are_sent_to_the_login_page(client, world, kind, name):
+    url = READS[name](world) if kind == "read" else write_request(world, name)[0]
+    response = client.get(url)
+    assert response.status_code == 302, url
+    assert response["Location"].startswith(f"{reverse('login')}?next="), url
+    assert client.post(url, {}).status_code == 302, url
+
+
+def test_the_login_page_is_open_to_anonymous_visitors(client):
     assert client.get(reverse("login")).status_code == 200
 
 

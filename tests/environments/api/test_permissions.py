@@ -38,70 +38,114 @@ def world(book, bob, search, staging, soon):
     }
 
 
-def write_requests(world, soon) -> list[tuple[str, str, dict | None]]:
-    """Every write endpoint, each with a body a member of the right team would get accepted."""
-    booking, entry, window = world["booking"], world["entry"], world["window"]
-    slot = {"environment": "staging", "team": "payments", "purpose": "x"}
-    later = {"start": iso(soon + 3 * HOUR), "end": iso(soon + 4 * HOUR)}
-    maintenance = {"start": iso(soon + 10 * HOUR), "end": iso(soon + 11 * HOUR), "reason": "x"}
-    acquire = {"team": "payments", "minutes": 5, "purpose": "x"}
-    return [
-        ("post", "/api/v1/bookings/", slot | later),
-        ("post", "/api/v1/environments/qa/acquire/", acquire),
-        ("post", f"/api/v1/bookings/{booking.pk}/extend/", {"end": iso(soon + 3 * HOUR)}),
-        ("post", f"/api/v1/bookings/{booking.pk}/release/", None),
-        ("post", f"/api/v1/bookings/{booking.pk}/cancel/", None),
-        ("post", "/api/v1/waitlist/", slot | {"start": iso(soon), "end": iso(soon + HOUR)}),
-        ("post", f"/api/v1/waitlist/{entry.pk}/withdraw/", None),
-        ("patch", "/api/v1/environments/staging/", {"max_booking_minutes": 60}),
-        (
-            "post",
-            "/api/v1/maintenance-windows/",
-            {"environment": "staging"} | maintenance,
-        ),
-        ("delete", f"/api/v1/maintenance-windows/{window.pk}/", None),
-        ("post", "/api/v1/deployments/", {"environment": "staging", "version": "1.0"}),
-    ]
+SLOT = {"environment": "staging", "team": "payments", "purpose": "x"}
+
+# Every write endpoint as ``(method, url, body)`` of the ``world`` fixture and ``soon``, each with
+# a body a member of the right team would get accepted.
+WRITES = {
+    "booking-create": lambda w, soon: (
+        "post",
+        "/api/v1/bookings/",
+        SLOT | {"start": iso(soon + 3 * HOUR), "end": iso(soon + 4 * HOUR)},
+    ),
+    "acquire": lambda w, soon: (
+        "post",
+        "/api/v1/environments/qa/acquire/",
+        {"team": "payments", "minutes": 5, "purpose": "x"},
+    ),
+    "booking-extend": lambda w, soon: (
+        "post",
+        f"/api/v1/bookings/{w['booking'].pk}/extend/",
+        {"end": iso(soon + 3 * HOUR)},
+    ),
+    "booking-release": lambda w, soon: (
+        "post",
+        f"/api/v1/bookings/{w['booking'].pk}/release/",
+        None,
+    ),
+    "booking-cancel": lambda w, soon: ("post", f"/api/v1/bookings/{w['booking'].pk}/cancel/", None),
+    "waitlist-join": lambda w, soon: (
+        "post",
+        "/api/v1/waitlist/",
+        SLOT | {"start": iso(soon), "end": iso(soon + HOUR)},
+    ),
+    "waitlist-withdraw": lambda w, soon: (
+        "post",
+        f"/api/v1/waitlist/{w['entry'].pk}/withdraw/",
+        None,
+    ),
+    "environment-update": lambda w, soon: (
+        "patch",
+        "/api/v1/environments/staging/",
+        {"max_booking_minutes": 60},
+    ),
+    "maintenance-create": lambda w, soon: (
+        "post",
+        "/api/v1/maintenance-windows/",
+        {
+            "environment": "staging",
+            "start": iso(soon + 10 * HOUR),
+            "end": iso(soon + 11 * HOUR),
+            "reason": "x",
+        },
+    ),
+    "maintenance-delete": lambda w, soon: (
+        "delete",
+        f"/api/v1/maintenance-windows/{w['window'].pk}/",
+        None,
+    ),
+    "deployment-report": lambda w, soon: (
+        "post",
+        "/api/v1/deployments/",
+        {"environment": "staging", "version": "1.0"},
+    ),
+}
 
 
-READS = [
-    "/api/v1/environments/",
-    "/api/v1/environments/staging/",
-    "/api/v1/environments/staging/availability/",
-    "/api/v1/bookings/",
-    "/api/v1/waitlist/",
-    "/api/v1/maintenance-windows/",
-    "/api/v1/deployments/",
-]
+READS = {
+    "environments": "/api/v1/environments/",
+    "environment": "/api/v1/environments/staging/",
+    "availability": "/api/v1/environments/staging/availability/",
+    "bookings": "/api/v1/bookings/",
+    "waitlist": "/api/v1/waitlist/",
+    "maintenance-windows": "/api/v1/maintenance-windows/",
+    "deployments": "/api/v1/deployments/",
+}
 
 
+@pytest.mark.parametrize("write", list(WRITES))
 def test_an_outsider_is_refused_on_every_write_and_nothing_changes(
-    as_user, outsider, world, qa, soon, stored
+    as_user, outsider, world, qa, soon, stored, write
 ):
     client = as_user(outsider)
     before = stored()
-    for method, url, data in write_requests(world, soon):
-        response = getattr(client, method)(url, data, format="json")
-        assert response.status_code == 403, (method, url, response.status_code, response.data)
+    method, url, data = WRITES[write](world, soon)
+    response = getattr(client, method)(url, data, format="json")
+    assert response.status_code == 403, (method, url, response.status_code, response.data)
     assert stored() == before
 
 
-def test_an_outsider_reads_everything_a_team_member_reads(as_user, outsider, world):
-    client = as_user(outsider)
-    for url in READS:
-        response = client.get(url)
-        assert response.status_code == 200, url
+@pytest.mark.parametrize("url", list(READS.values()), ids=list(READS))
+def test_an_outsider_reads_everything_a_team_member_reads(as_user, outsider, world, url):
+    response = as_user(outsider).get(url)
+    assert response.status_code == 200, url
+
+
+def test_an_outsider_reads_another_team_s_booking(as_user, outsider, world):
     booking = world["booking"]
-    assert client.get(f"/api/v1/bookings/{booking.pk}/").data["team"] == "payments"
+    assert as_user(outsider).get(f"/api/v1/bookings/{booking.pk}/").data["team"] == "payments"
 
 
-def test_anonymous_clients_get_401_everywhere(world, qa, soon):
-    client = APIClient()
-    for url in READS:
-        assert client.get(url).status_code == 401, url
-    for method, url, data in write_requests(world, soon):
-        response = getattr(client, method)(url, data, format="json")
-        assert response.status_code == 401, url
+@pytest.mark.parametrize("url", list(READS.values()), ids=list(READS))
+def test_anonymous_clients_get_401_on_every_read(world, qa, url):
+    assert APIClient().get(url).status_code == 401, url
+
+
+@pytest.mark.parametrize("write", list(WRITES))
+def test_anonymous_clients_get_401_on_every_write(world, qa, soon, write):
+    method, url, data = WRITES[write](world, soon)
+    response = getattr(APIClient(), method)(url, data, format="json")
+    assert response.status_code == 401, url
 
 
 def test_a_team_member_may_not_change_another_team_s_booking(as_user, bob, alice, book, qa, search):
