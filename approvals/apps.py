@@ -10,10 +10,11 @@ class ApprovalsConfig(AppConfig):
 
         # The requirements snapshot, membership observers and the SQLite purge switch.
         from . import receivers  # noqa: F401
-        from .panels import signoff_panel_context
+        from .panels import readiness_panel_context, signoff_panel_context
         from .readiness import gates
 
         # The "Sign-offs" panel on the release page: releases renders it without importing us.
+        register_release_panel("approvals/_readiness_panel.html", readiness_panel_context, order=5)
         register_release_panel("approvals/_release_panel.html", signoff_panel_context, order=10)
         # The readiness gates of the current candidate's checks and of the sign-offs, and waivers.
         gates.register()

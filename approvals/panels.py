@@ -1,6 +1,8 @@
-"""The "Sign-offs" panel on the release page (registered in ``ApprovalsConfig.ready`` through
-``releases.panels``): per required role, approved / missing / rejected / stale, and for a stale
-approval what changed since it was signed (the same diff as the admin sign-off page).
+"""The "Readiness" and "Sign-offs" panels on the release page (registered in
+``ApprovalsConfig.ready`` through ``releases.panels``). Readiness: the verdict, every gate and
+the current build with its checks. Sign-offs: per required role, approved / missing / rejected /
+stale, and for a stale approval what changed since it was signed (the same diff as the admin
+sign-off page).
 
 Constant queries: the release is read again with ``with_approval_data`` (the page's own
 prefetch hides dependencies the viewer may not see, and the fingerprint must not depend on the
@@ -15,6 +17,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import reverse
 
+from releases import gates
 from releases.models import Release, ReleaseState
 
 from . import fingerprint as fp
@@ -22,6 +25,7 @@ from . import selectors, services
 from .models import Role, SignOff
 
 BEFORE_FREEZE = (ReleaseState.DRAFT, ReleaseState.PLANNED)
+CHECKS_SHOWN = 20  # check reports listed in the panel; the evidence page has them all
 
 
 @dataclass
@@ -89,4 +93,18 @@ def signoff_panel_context(request: HttpRequest, release: Release) -> dict[str, A
         "rows": rows,
         "satisfied": sum(1 for role in status.roles if role.satisfied),
         "awaiting": loaded.state in selectors.AWAITING,
+    }
+
+
+def readiness_panel_context(request: HttpRequest, release: Release) -> dict[str, Any]:
+    """The "Readiness" panel: the verdict with every gate and why, the current candidate and its
+    check reports, newest first (a fixed number of queries, whatever the history)."""
+    candidate = release.candidates.select_related("reported_by").order_by("-id").first()
+    reports = list(candidate.checks.order_by("-id")[:CHECKS_SHOWN]) if candidate is not None else []
+    return {
+        "readiness": gates.readiness(release, user=request.user),
+        "candidate": candidate,
+        "reports": reports,
+        "more_reports": candidate is not None and len(reports) == CHECKS_SHOWN,
+        "superseded": release.candidates.count() - 1 if candidate is not None else 0,
     }

@@ -8,6 +8,7 @@ app_name = "releases"
 urlpatterns = [
     path("", views.release_list, name="list"),
     path("new/", views.release_create, name="create"),
+    path("readiness/", views.board, name="readiness"),
     path("freezes/", views.freeze_list, name="freezes"),
     path("freezes/<int:pk>/delete/", views.freeze_delete, name="freeze-delete"),
     path("<int:pk>/", views.release_detail, name="detail"),

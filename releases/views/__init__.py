@@ -6,7 +6,8 @@ errors (status 400). Services are atomic, so a refused write stores nothing. For
 the release page post to their own URL and, when refused, show that page again with the errors.
 
 Split by subject: ``pages`` (the list, the release page, create, edit, delete, transition),
-``plan`` (milestones, scope, dependencies on the release page), ``freezes``.
+``plan`` (milestones, scope, dependencies on the release page), ``freezes``, ``readiness`` (the
+go/no-go board).
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ from .plan import (
     scope_item_add,
     scope_item_delete,
 )
+from .readiness import board
 
 __all__ = [
+    "board",
     "dependency_add",
     "dependency_delete",
     "freeze_delete",
