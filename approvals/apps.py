@@ -6,10 +6,14 @@ class ApprovalsConfig(AppConfig):
     verbose_name = "Approvals and audit"
 
     def ready(self) -> None:
+        from relcal import home as home_page
         from releases.panels import register_release_panel
 
         # The requirements snapshot, membership observers and the SQLite purge switch.
-        from . import receivers  # noqa: F401
+        from . import (
+            home,
+            receivers,  # noqa: F401
+        )
         from .panels import readiness_panel_context, signoff_panel_context
         from .readiness import gates
 
@@ -18,3 +22,6 @@ class ApprovalsConfig(AppConfig):
         register_release_panel("approvals/_release_panel.html", signoff_panel_context, order=10)
         # The readiness gates of the current candidate's checks and of the sign-offs, and waivers.
         gates.register()
+        # Home: the sign-offs waiting for the person, failed checks on their teams' builds.
+        home_page.register_section("approvals/_home_signoffs.html", home.pending_signoffs, order=10)
+        home_page.register_section("approvals/_home_checks.html", home.failed_checks, order=30)

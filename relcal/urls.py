@@ -4,7 +4,6 @@ that names the domain apps: wiring them is its job.)"""
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.urlpatterns import format_suffix_patterns
 
@@ -13,7 +12,7 @@ from calendars.api.urls import router as calendars_api
 from environments.api.urls import router as environments_api
 from releases.api.urls import router as releases_api
 
-from . import views
+from . import home, views
 from .api.routers import api_root_view
 
 API_ROUTERS = (releases_api, calendars_api, approvals_api, environments_api)
@@ -26,7 +25,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="releases:list", permanent=False), name="home"),
+    path("", home.home, name="home"),
     path("releases/", include("releases.urls")),
     path("evidence/", include("approvals.urls")),
     path("environments/", include("environments.urls")),

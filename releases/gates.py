@@ -28,6 +28,15 @@ from django.utils import timezone
 from .models import GatePolicy, Release, ReleaseState
 from .selectors import visible_release_q
 
+# The states of a release on its way to go live: those the board and Home look at.
+UPCOMING = (
+    ReleaseState.PLANNED,
+    ReleaseState.SCOPE_FROZEN,
+    ReleaseState.TESTING,
+    ReleaseState.APPROVED,
+    ReleaseState.DEPLOYING,
+)
+
 
 class GateState(StrEnum):
     PASS = "pass"

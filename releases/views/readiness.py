@@ -13,18 +13,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from .. import gates, selectors
-from ..models import ReleaseState
 
 RANGES = (7, 14, 30, 60)  # days ahead the board may show
 DEFAULT_RANGE = 14
 MOST = 200  # rows on one board; the rest is said, not rendered
-UPCOMING = (
-    ReleaseState.PLANNED,
-    ReleaseState.SCOPE_FROZEN,
-    ReleaseState.TESTING,
-    ReleaseState.APPROVED,
-    ReleaseState.DEPLOYING,
-)
 
 
 @login_required
@@ -36,7 +28,7 @@ def board(request: HttpRequest) -> HttpResponse:
     team = next((t for t in teams if t.slug == request.GET.get("team")), None)
     now = timezone.now()
     releases = selectors.visible_releases(request.user).filter(
-        state__in=UPCOMING,
+        state__in=gates.UPCOMING,
         go_live__lt=now + timedelta(days=days),
         go_live__gte=now - timedelta(hours=12),
     )
