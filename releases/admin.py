@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from django import forms
 from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
@@ -19,6 +20,7 @@ from relcal.admin.service_admin import (
     ReadOnlyInline,
     ServiceInline,
     ServiceModelAdmin,
+    ServiceModelForm,
 )
 
 from . import permissions as perms
@@ -26,6 +28,7 @@ from . import services
 from .admin_actions import TRANSITION_ACTIONS_LIST, TransitionActions
 from .models import (
     FreezeWindow,
+    GatePolicy,
     Milestone,
     Release,
     ReleaseDependency,
@@ -310,14 +313,22 @@ class MilestoneAdmin(ReleaseChildAdmin):
 
 @admin.register(ScopeItem)
 class ScopeItemAdmin(ReleaseChildAdmin):
-    list_display = ("ticket_key", "title", "kind", "release", "owner")
-    list_filter = ("kind", "release__team", "release__state")
+    """Scope items; their progress (done, blocker) stays editable once the scope is frozen."""
+
+    list_display = ("ticket_key", "title", "kind", "release", "owner", "done", "blocker")
+    list_filter = ("kind", "done", "blocker", "release__team", "release__state")
     search_fields = ("title", "ticket_key", "release__name", "release__version")
     list_select_related = ("release", "owner")
     raw_id_fields = ("owner",)
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    fields = ("release", "title", "kind", "ticket_key", "ticket_url", "owner")
-    service_fields = ("release", *services.SCOPE_FIELDS)
+    fields = ("release", "title", "kind", "ticket_key", "ticket_url", "owner", "done", "blocker")
+    service_fields = ("release", *services.SCOPE_FIELDS, *services.SCOPE_PROGRESS_FIELDS)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.release.scope_locked:
+            # What approvers sign is frozen; only the progress is still offered for edits.
+            return ("release", *services.SCOPE_FIELDS)
+        return super().get_readonly_fields(request, obj)
 
     def can_edit(self, request, obj) -> bool:
         return perms.can_edit_scope(request.user, obj.release)
@@ -326,7 +337,15 @@ class ScopeItemAdmin(ReleaseChildAdmin):
         return services.scope_item_create(actor=request.user, **data)
 
     def service_update(self, request, obj, changes) -> None:
-        services.scope_item_update(actor=request.user, item=obj, **changes)
+        progress = {
+            name: changes.pop(name) for name in services.SCOPE_PROGRESS_FIELDS if name in changes
+        }
+        # Progress first: it reads the stored row, while scope_item_update saves ``obj``, which
+        # already carries the form's values (progress included, then unchanged).
+        if progress:
+            services.scope_item_update_progress(actor=request.user, item=obj, **progress)
+        if changes:
+            services.scope_item_update(actor=request.user, item=obj, **changes)
 
     def service_delete(self, request, obj) -> None:
         services.scope_item_delete(actor=request.user, item=obj)
@@ -384,3 +403,68 @@ class FreezeWindowAdmin(ServiceModelAdmin):
 
     def service_delete(self, request, obj) -> None:
         services.freeze_window_delete(actor=request.user, freeze=obj)
+
+
+# --- Gate policies -------------------------------------------------------------------------
+
+
+class CheckNamesField(forms.CharField):
+    """A list of check names typed one a line (or separated by commas); the service judges
+    each name, so a wrong one is named on this field."""
+
+    widget = forms.Textarea(attrs={"rows": 4, "cols": 40})
+
+    def prepare_value(self, value):
+        return "\n".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value) -> list[str]:
+        text = super().to_python(value)
+        return [name.strip() for name in re.split(r"[,\n]", text) if name.strip()]
+
+
+class GatePolicyForm(ServiceModelForm):
+    required_checks = CheckNamesField(
+        required=False,
+        strip=False,
+        help_text="Check names the current candidate must pass, one a line, e.g. unit-tests.",
+    )
+
+    class Meta:
+        model = GatePolicy
+        fields = "__all__"
+
+
+@admin.register(GatePolicy)
+class GatePolicyAdmin(ServiceModelAdmin):
+    form = GatePolicyForm
+    list_display = (
+        "name",
+        "team",
+        "is_default",
+        "checks",
+        "booking",
+        "rollback_rehearsal_days",
+    )
+    list_filter = ("is_default", "require_booking")
+    search_fields = ("name", "team__name", "description")
+    list_select_related = ("team",)
+    autocomplete_fields = ("team",)
+    fields = services.GATE_POLICY_FIELDS
+    service_fields = services.GATE_POLICY_FIELDS
+
+    @admin.display(description="required checks")
+    def checks(self, policy: GatePolicy) -> str:
+        return ", ".join(policy.required_checks or []) or "none"
+
+    @admin.display(description="booking", ordering="require_booking")
+    def booking(self, policy: GatePolicy) -> str:
+        return policy.booking_environment if policy.require_booking else "not required"
+
+    def service_create(self, request, data):
+        return services.gate_policy_create(actor=request.user, **data)
+
+    def service_update(self, request, obj, changes) -> None:
+        services.gate_policy_update(actor=request.user, policy=obj, **changes)
+
+    def service_delete(self, request, obj) -> None:
+        services.gate_policy_delete(actor=request.user, policy=obj)

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from relcal.api.serializers import Serializer
+from relcal.api.serializers import RefusesNul, Serializer
 from releases import gates, services
 from releases.models import (
     DependencyKind,
@@ -191,8 +191,42 @@ class ScopeItemSerializer(CreateOnlyReleaseMixin, Serializer):
 
     class Meta:
         model = ScopeItem
-        fields = ["id", "release", "title", "kind", "ticket_key", "ticket_url", "owner"]
-        read_only_fields = ["id"]
+        fields = [
+            "id",
+            "release",
+            "title",
+            "kind",
+            "ticket_key",
+            "ticket_url",
+            "owner",
+            "done",
+            "blocker",
+        ]
+        # Progress is set with POST /releases/{id}/scope-progress/, also once the scope froze.
+        read_only_fields = ["id", "done", "blocker"]
+
+
+class ScopeProgressInputSerializer(RefusesNul, serializers.Serializer):
+    """Progress of the scope items with one ticket key, as a tracker or CI reports it: give
+    `done`, `blocker` or both."""
+
+    ticket_key = serializers.CharField(max_length=50, help_text="e.g. PAY-12.")
+    # Null (or left out) keeps the stored value.
+    done = serializers.BooleanField(
+        allow_null=True, default=None, help_text="Delivered; leave out to keep as is."
+    )
+    blocker = serializers.BooleanField(
+        allow_null=True,
+        default=None,
+        help_text="The release may not ship while this item is not done; leave out to keep as is.",
+    )
+
+
+class ScopeProgressSerializer(Serializer):
+    class Meta:
+        model = ScopeItem
+        fields = ["id", "ticket_key", "title", "done", "blocker"]
+        read_only_fields = fields
 
 
 class DependencySerializer(Serializer):

@@ -163,6 +163,39 @@ class ReleaseViewSet(viewsets.ModelViewSet):
         )
         return Response(s.ReleaseTransitionSerializer(step).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(
+        request=s.ScopeProgressInputSerializer,
+        responses={200: s.ScopeProgressSerializer(many=True), **WRITE_ERRORS},
+        examples=[
+            OpenApiExample("Done", request_only=True, value={"ticket_key": "PAY-12", "done": True}),
+            OpenApiExample(
+                "Blocks the release",
+                request_only=True,
+                value={"ticket_key": "PAY-12", "blocker": True},
+            ),
+            OpenApiExample(
+                "Unknown ticket",
+                response_only=True,
+                status_codes=["400"],
+                value={
+                    "ticket_key": ["No scope item of Payments 4.3 has the ticket key “PAY-99”."]
+                },
+            ),
+        ],
+    )
+    @action(detail=True, methods=["post"], url_path="scope-progress", filter_backends=[])
+    def scope_progress(self, request: Request, pk: str | None = None) -> Response:
+        """Set `done` and/or `blocker` on every scope item of the release with a ticket key, from
+        a tracker or CI: allowed also once the scope is frozen (progress is not what approvers
+        sign), refused once the release is released or cancelled. Answers the items."""
+        release = self.get_object()
+        serializer = s.ScopeProgressInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        items = services.scope_item_set_progress(
+            actor=request.user, release=release, **serializer.validated_data
+        )
+        return Response(s.ScopeProgressSerializer(items, many=True).data)
+
     @extend_schema(responses={200: s.ReadinessSerializer, **NOT_FOUND})
     @action(detail=True, methods=["get"], filter_backends=[])
     def readiness(self, request: Request, pk: str | None = None) -> Response:

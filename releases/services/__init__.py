@@ -3,8 +3,9 @@
 Admin, API, pages and tasks call these; they never save release rows themselves. Each service
 checks permissions, validates (raising ``ValidationError`` keyed by field name, so every caller
 can point at the field), writes, and rolls back entirely on any error. Split by subject:
-``teams``, ``lifecycle`` (releases and their states), ``plan`` (milestones, scope,
-dependencies), ``freezes``; ``_common`` holds what they share.
+``teams``, ``lifecycle`` (releases and their states), ``plan`` (milestones, scope and its
+progress, dependencies), ``freezes``, ``policies`` (gate policies); ``_common`` holds what they
+share.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from .lifecycle import (
 from .plan import (
     MILESTONE_FIELDS,
     SCOPE_FIELDS,
+    SCOPE_PROGRESS_FIELDS,
     dependency_create,
     dependency_delete,
     find_path,
@@ -39,7 +41,15 @@ from .plan import (
     milestone_update,
     scope_item_create,
     scope_item_delete,
+    scope_item_set_progress,
     scope_item_update,
+    scope_item_update_progress,
+)
+from .policies import (
+    GATE_POLICY_FIELDS,
+    gate_policy_create,
+    gate_policy_delete,
+    gate_policy_update,
 )
 from .teams import (
     TEAM_FIELDS,
@@ -52,10 +62,12 @@ from .teams import (
 __all__ = [
     "FREEZE_FEED_FIELDS",
     "FREEZE_FIELDS",
+    "GATE_POLICY_FIELDS",
     "MILESTONE_FIELDS",
     "RELEASE_FEED_FIELDS",
     "RELEASE_FIELDS",
     "SCOPE_FIELDS",
+    "SCOPE_PROGRESS_FIELDS",
     "TEAM_FIELDS",
     "TRANSITIONS",
     "allowed_transitions",
@@ -66,6 +78,9 @@ __all__ = [
     "freeze_window_delete",
     "freeze_window_update",
     "freeze_windows_hit",
+    "gate_policy_create",
+    "gate_policy_delete",
+    "gate_policy_update",
     "milestone_create",
     "milestone_delete",
     "milestone_update",
@@ -75,7 +90,9 @@ __all__ = [
     "release_update",
     "scope_item_create",
     "scope_item_delete",
+    "scope_item_set_progress",
     "scope_item_update",
+    "scope_item_update_progress",
     "team_create",
     "team_delete",
     "team_set_members",

@@ -1,6 +1,7 @@
 """What a release plans: milestones before its go-live, the scope it ships (frozen with the
-scope), and the releases it depends on (kept a DAG: a dependency that would close a cycle is
-refused, naming it)."""
+scope; its progress, done and blocker, is not, until the release is released or cancelled), and
+the releases it depends on (kept a DAG: a dependency that would close a cycle is refused, naming
+it)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from ..models import (
     Milestone,
     Release,
     ReleaseDependency,
+    ReleaseState,
     ScopeItem,
 )
 from ._common import (
@@ -141,6 +143,85 @@ def scope_item_delete(*, actor, item: ScopeItem) -> None:
     lock_release_for(actor, item.release, _require_scope_open)
     audit.record(actor=actor, action="scope_item.delete", obj=item, before=audit.values(item))
     item.delete()
+
+
+# Progress, kept apart from SCOPE_FIELDS: set from the tracker or CI at any time, also once the
+# scope is frozen, because approvers sign what ships, not how far along it is.
+SCOPE_PROGRESS_FIELDS = ("done", "blocker")
+PROGRESS_CLOSED = (ReleaseState.RELEASED, ReleaseState.CANCELLED)
+
+
+def _require_progress_open(actor, release: Release) -> None:
+    perms.require(
+        perms.can_edit_scope(actor, release),
+        "Only release managers and the owning team can report a release's scope progress.",
+    )
+    if release.state in PROGRESS_CLOSED:
+        raise ValidationError(
+            {
+                "release": f"{release.name} is {state_label(release.state)}: the progress of "
+                "its scope is final and can no longer be changed."
+            }
+        )
+
+
+def _set_progress(
+    actor, items: list[ScopeItem], done: bool | None, blocker: bool | None
+) -> list[ScopeItem]:
+    changes = {
+        field: value for field, value in (("done", done), ("blocker", blocker)) if value is not None
+    }
+    if not changes:
+        raise ValidationError({"done": "Give done, blocker or both: there is nothing to set."})
+    for item in items:
+        before = audit.values(item, SCOPE_PROGRESS_FIELDS)
+        for field, value in changes.items():
+            setattr(item, field, value)
+        if audit.values(item, SCOPE_PROGRESS_FIELDS) == before:
+            continue  # already so: no write, no event
+        item.save(update_fields=[*SCOPE_PROGRESS_FIELDS, "updated_at"])
+        audit.record_change(actor, "scope_item.progress", item, before, SCOPE_PROGRESS_FIELDS)
+    return items
+
+
+@transaction.atomic
+def scope_item_set_progress(
+    *,
+    actor,
+    release: Release,
+    ticket_key: str,
+    done: bool | None = None,
+    blocker: bool | None = None,
+) -> list[ScopeItem]:
+    """Set ``done`` and/or ``blocker`` (None: leave as is) on every scope item of ``release``
+    with ``ticket_key``, as a tracker or CI reports it; returns those items."""
+    release = lock_release_for(actor, release, _require_progress_open)
+    if not ticket_key.strip():
+        raise ValidationError({"ticket_key": "Give the ticket key of a scope item, e.g. PAY-12."})
+    items = list(
+        ScopeItem.objects.select_for_update()
+        .filter(release=release, ticket_key=ticket_key)
+        .order_by("pk")
+    )
+    if not items:
+        raise ValidationError(
+            {"ticket_key": f"No scope item of {release.name} has the ticket key “{ticket_key}”."}
+        )
+    return _set_progress(actor, items, done, blocker)
+
+
+@transaction.atomic
+def scope_item_update_progress(
+    *, actor, item: ScopeItem, done: bool | None = None, blocker: bool | None = None
+) -> ScopeItem:
+    """The same as ``scope_item_set_progress`` for one item, which may have no ticket key
+    (the admin's scope item page)."""
+    lock_release_for(actor, item.release, _require_progress_open)
+    stored_item = ScopeItem.objects.select_for_update().get(pk=item.pk)
+    _set_progress(actor, [stored_item], done, blocker)
+    for field in SCOPE_PROGRESS_FIELDS:
+        setattr(item, field, getattr(stored_item, field))
+    return item
 
 
 def find_path(edges: dict[int, set[int]], start: int, goal: int) -> list[int] | None:
