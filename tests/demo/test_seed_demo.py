@@ -22,7 +22,7 @@ from releases.models import (
     Team,
 )
 
-DEMO_USERS = ["admin", "manager", "product", "legal", "security", "alice", "bob"]
+DEMO_USERS = ["admin", "manager", "product", "legal", "security", "alice", "bob", "cab"]
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ seeds one part of the demo (people, teams, environments, releases, sign-offs, bo
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -25,12 +26,14 @@ from django.utils import timezone
 
 from approvals import services as approvals
 from approvals.models import DEFAULT_MEANING, Decision, Meaning
+from approvals.readiness import services as readiness
 from environments import services as environment_services
 from environments.models import Booking, Environment
 from releases import roles, services
 from releases.models import (
     DependencyKind,
     FreezeWindow,
+    GatePolicy,
     MilestoneKind,
     Release,
     ReleaseDependency,
@@ -70,7 +73,30 @@ USERS = [
     DemoUser("security", "Sam", "Sato", roles.SECURITY_APPROVERS, staff=True),
     DemoUser("alice", "Alice", "Adeyemi", roles.TEAM_MEMBERS, team="payments"),
     DemoUser("bob", "Bob", "Brennan", roles.TEAM_MEMBERS, team="search"),
+    DemoUser(
+        "cab",
+        "Carmen",
+        "Cabrera",
+        roles.CHANGE_ADVISORY_BOARD,
+        describe="change advisory board (waives a failing gate)",
+    ),
 ]
+
+# team -> the checks its gate policy requires of every build.
+GATE_POLICIES = {
+    "payments": ["unit-tests", "integration-tests"],
+    "search": ["unit-tests", "security-scan"],
+}
+CI = "https://ci.example.com/"
+# (team, version) -> the builds CI reported, oldest first: (version suffix, {check: status}).
+# Releases past testing not listed here get one green build before they are signed.
+BUILDS = {
+    ("payments", "4.2"): [
+        ("rc.1", {"unit-tests": "passed", "integration-tests": "passed"}),
+        ("rc.2", {"unit-tests": "passed", "integration-tests": "failed"}),
+    ],
+    ("mobile", "7.5"): [("rc.1", {"unit-tests": "passed", "ui-tests": "pending"})],
+}
 
 # slug: (kind, description)
 ENVIRONMENTS = {
@@ -212,6 +238,7 @@ class Command(BaseCommand):
                 if user.team:
                     teams[user.team].members.add(users[user.username])
             seed_environments()
+            seed_gate_policies(teams)
             # Fresh from the database: the manager's permissions came with a group just now.
             manager = User.objects.get(username="manager")
             seed_freezes(actor=manager, teams=teams, now=now)
@@ -424,6 +451,7 @@ def seed_releases(*, actor: User, teams: dict[str, Team], now: datetime) -> int:
                 ticket_url=f"{TRACKER}{key}",
                 owner=owner,
             )
+        seed_builds(release, spec)
         for to_state in PATHS[spec.state]:
             if to_state == S.APPROVED:
                 sign_all(release)  # the gate in front of approved asks for every sign-off
@@ -436,6 +464,47 @@ def seed_releases(*, actor: User, teams: dict[str, Team], now: datetime) -> int:
             release.state = to_state
         created += 1
     return created
+
+
+def seed_gate_policies(teams: dict[str, Team]) -> None:
+    for slug, checks in GATE_POLICIES.items():
+        GatePolicy.objects.get_or_create(
+            team=teams[slug],
+            defaults={"name": f"{teams[slug].name} gates", "required_checks": checks},
+        )
+
+
+def seed_builds(release: Release, spec: DemoRelease) -> None:
+    """What CI reported for the release, before anyone signed it (the build is signed too)."""
+    if spec.state in (S.DRAFT, S.PLANNED, S.CANCELLED):
+        return
+    policy_checks = GATE_POLICIES.get(spec.team, ["unit-tests"])
+    builds = BUILDS.get((spec.team, spec.version)) or [
+        ("rc.1", dict.fromkeys(policy_checks, "passed"))
+    ]
+    # The team's engineer reports, as a CI token of the team would; the manager for Mobile.
+    member = next((u.username for u in USERS if u.team == spec.team), "manager")
+    ci = User.objects.get(username=member)
+    for number, (suffix, checks) in enumerate(builds, start=1):
+        commit = f"{spec.team}-{spec.version}-{suffix}"
+        candidate = readiness.candidate_report(
+            actor=ci,
+            release=release,
+            version=f"{spec.version}.0-{suffix}",
+            commit_sha=hashlib.sha1(commit.encode()).hexdigest(),
+            artifact_digest="sha256:"
+            + hashlib.sha256(f"{release.pk}-{suffix}".encode()).hexdigest(),
+            build_url=f"{CI}{spec.team}/builds/{release.pk * 10 + number}",
+        )
+        for name, status in checks.items():
+            readiness.check_report(
+                actor=ci,
+                candidate=candidate,
+                name=name,
+                status=status,
+                url=f"{CI}{spec.team}/builds/{release.pk * 10 + number}#{name}",
+                summary="3 of 412 failed" if status == "failed" else "",
+            )
 
 
 def _sign(release: Release, username: str, role: str, decision: str, comment: str = "") -> None:
