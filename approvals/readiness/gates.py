@@ -105,7 +105,7 @@ def signoffs(releases: Sequence[Release], ctx: Context) -> dict[int, GateResult]
         full = loaded[release.pk]
         if not full.approval_requirements.all():
             if release.state in BEFORE_FREEZE:
-                out[release.pk] = pending("Sign-offs are asked for when the scope freezes")
+                out[release.pk] = pending("Asked for when the scope freezes")
             else:
                 out[release.pk] = passed("No sign-off required by the approval policy.")
             continue

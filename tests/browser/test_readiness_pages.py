@@ -45,12 +45,6 @@ def tomorrow():
     return (timezone.now() + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
 
 
-def _is_favicon(url: str) -> bool:
-    # Chromium asks every site for /favicon.ico on its own; Relcal has none (it 404s). That is
-    # not an error of the pages under test, so it is left out (and reported separately).
-    return url.split("?")[0].endswith("/favicon.ico")
-
-
 @pytest.fixture
 def browse(open_page):
     """``browse(viewport, **options)``: a page like ``open_page``'s that records console errors,
@@ -61,11 +55,11 @@ def browse(open_page):
         page.errors = []
 
         def on_console(message):
-            if message.type == "error" and not _is_favicon(message.location.get("url", "")):
+            if message.type == "error":
                 page.errors.append(f"console: {message.text} ({message.location.get('url')})")
 
         def on_response(response):
-            if response.status >= 400 and not _is_favicon(response.url):
+            if response.status >= 400:  # the favicon too: the pages name theirs
                 page.errors.append(f"HTTP {response.status}: {response.url}")
 
         page.on("console", on_console)

@@ -103,7 +103,7 @@ def test_a_neutral_required_check_passes(make_release, policy, candidate, check)
 def test_sign_offs_wait_for_the_scope_freeze(make_release):
     assert gate(make_release(), "signoffs") == (
         GateState.PENDING,
-        "Sign-offs are asked for when the scope freezes",
+        "Asked for when the scope freezes",
     )
 
 
