@@ -23,6 +23,7 @@ from releases.models import Release, ReleaseState
 from . import fingerprint as fp
 from . import selectors, services
 from .models import Role, SignOff
+from .readiness import services as readiness_services
 
 BEFORE_FREEZE = (ReleaseState.DRAFT, ReleaseState.PLANNED)
 CHECKS_SHOWN = 20  # check reports listed in the panel; the evidence page has them all
@@ -107,4 +108,5 @@ def readiness_panel_context(request: HttpRequest, release: Release) -> dict[str,
         "reports": reports,
         "more_reports": candidate is not None and len(reports) == CHECKS_SHOWN,
         "superseded": release.candidates.count() - 1 if candidate is not None else 0,
+        "can_waive": candidate is not None and readiness_services.can_waive(request.user),
     }

@@ -28,6 +28,7 @@ urlpatterns = [
     path("", home.home, name="home"),
     path("releases/", include("releases.urls")),
     path("evidence/", include("approvals.urls")),
+    path("readiness/", include("approvals.readiness.urls")),
     path("environments/", include("environments.urls")),
     path("api/v1/", include((api_v1, "api-v1"))),
     path("admin/", admin.site.urls),
