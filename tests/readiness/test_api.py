@@ -176,3 +176,21 @@ def test_a_hostile_waiver_candidate_is_a_404_or_400(api, carol):
     body = {"gate": "checks", "reason": "x", "password": "y"}
     assert client.post("/api/v1/waivers/", {**body, "candidate": 999}).status_code == 404
     assert client.post("/api/v1/waivers/", {**body, "candidate": 2**64}).status_code == 400
+
+
+def test_deploy_checks_cost_the_same_whatever_the_history(
+    api, alice, ready, prod, candidate, check, django_assert_num_queries
+):
+    release = ready()
+    client = api.as_user(alice)
+    body = {"release": release.pk, "environment": "prod"}
+    client.post("/api/v1/deploy-checks/", body, format="json")
+    with CaptureQueriesContext(connection) as few:
+        client.post("/api/v1/deploy-checks/", body, format="json")
+    for _ in range(5):
+        build = candidate(release)
+        for name in ("unit-tests", "integration-tests", "lint"):
+            check(build, name, "failed")
+            check(build, name)
+    with django_assert_num_queries(len(few)):
+        client.post("/api/v1/deploy-checks/", body, format="json")
