@@ -1,6 +1,9 @@
 """Evidence for auditors: a printable page and JSON/CSV downloads per release, and a streaming
 export of the audit trail for a period. Auditors, superusers and release managers only.
 
+A release's evidence holds its sign-offs, its builds (release candidates) with every check
+report and waiver, and its audit events.
+
 The exports carry ``prev_hash`` and ``hash`` of every event, so that an auditor can re-check the
 chain away from Relcal: ``hash = SHA-256(prev_hash + canonical JSON of the event's other
 fields)``, canonical meaning sorted keys, no spaces, UTF-8 (see ``relcal/audit.py``).
@@ -18,16 +21,19 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from relcal.audit import format_timestamp
+from releases import gates
 from releases.models import Release, ReleaseState
 
 from . import chain, selectors
 from .models import AuditEvent
+from .readiness.models import CheckReport, ReleaseCandidate, Waiver
 
 # What an export carries of each event: the hashed fields, then the links of the chain, so the
 # chain can be re-checked outside Relcal.
@@ -43,6 +49,32 @@ SIGNOFF_COLUMNS = (
     "fingerprint",
     "freshness",
 )
+# Builds, their checks and waivers share the columns that mean the same (the candidate's
+# version, who reported it and when, an electronic signature's printed name and time).
+CANDIDATE_COLUMNS = (
+    "candidate",
+    "commit_sha",
+    "artifact_digest",
+    "build_url",
+    "current",
+    "reported_by",
+    "reported_by_id",
+    "reported_at",
+)
+CHECK_COLUMNS = (
+    "candidate",
+    "check",
+    "status",
+    "summary",
+    "url",
+    "source",
+    "reported_by",
+    "reported_by_id",
+    "reported_at",
+)
+WAIVER_COLUMNS = ("candidate", "gate", "reason", "signer_name", "signer_id", "signed_at")
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _require_auditor(request: HttpRequest) -> None:
@@ -74,6 +106,67 @@ def _signoff_row(signoff) -> dict[str, Any]:
         "fingerprint": signoff.fingerprint,
         "freshness": _freshness(signoff),
     }
+
+
+def _reporter(user) -> str:
+    return user.get_full_name() or user.username
+
+
+def _candidate_row(candidate: ReleaseCandidate, current: bool) -> dict[str, Any]:
+    return {
+        "candidate": candidate.version,
+        "commit_sha": candidate.commit_sha,
+        "artifact_digest": candidate.artifact_digest,
+        "build_url": candidate.build_url,
+        "current": current,
+        "reported_by": _reporter(candidate.reported_by),
+        "reported_by_id": candidate.reported_by_id,
+        "reported_at": format_timestamp(candidate.reported_at),
+    }
+
+
+def _check_row(report: CheckReport, candidate: ReleaseCandidate) -> dict[str, Any]:
+    return {
+        "candidate": candidate.version,
+        "check": report.name,
+        "status": report.status,
+        "summary": report.summary,
+        "url": report.url,
+        "source": report.source,
+        "reported_by": _reporter(report.reported_by),
+        "reported_by_id": report.reported_by_id,
+        "reported_at": format_timestamp(report.reported_at),
+    }
+
+
+def _waiver_row(waiver: Waiver, candidate: ReleaseCandidate) -> dict[str, Any]:
+    return {
+        "candidate": candidate.version,
+        "gate": waiver.gate,
+        "reason": waiver.reason,
+        "signer_name": waiver.signer_name,
+        "signer_id": waiver.signer_id,
+        "signed_at": format_timestamp(waiver.signed_at),
+    }
+
+
+def _candidates(release: Release) -> list[ReleaseCandidate]:
+    """Every build of ``release``, oldest first, with its check reports and waivers (three
+    queries, whatever their number)."""
+    return list(
+        ReleaseCandidate.objects.filter(release=release)
+        .select_related("reported_by")
+        .prefetch_related(
+            Prefetch(
+                "checks",
+                queryset=CheckReport.objects.select_related("reported_by").order_by(
+                    "reported_at", "id"
+                ),
+            ),
+            Prefetch("waivers", queryset=Waiver.objects.order_by("signed_at", "id")),
+        )
+        .order_by("reported_at", "id")
+    )
 
 
 def _chain_head() -> dict[str, Any] | None:
@@ -130,11 +223,23 @@ def _evidence(request: HttpRequest, pk: int) -> dict[str, Any]:
     events = list(
         AuditEvent.objects.filter(release_id=release.pk).order_by("seq").values_list(*EVENT_COLUMNS)
     )
+    candidates = _candidates(release)
+    # The newest build is the current candidate; the others are superseded.
+    current = max((candidate.pk for candidate in candidates), default=None)
+    labels = {gate.name: gate.label for gate in gates.gates()}
     return {
         "release": release,
         "status": status,
         "snapshot": status.snapshot,
         "signoffs": status.signoffs,
+        "candidates": candidates,
+        "current_candidate": current,
+        "checks": [(c, report) for c in candidates for report in c.checks.all()],
+        "waivers": [
+            (c, waiver, labels.get(waiver.gate, waiver.gate))
+            for c in candidates
+            for waiver in c.waivers.all()
+        ],
         "events": [_event_row(values) for values in events],
         "head": _chain_head(),
         "generated_at": timezone.now(),
@@ -175,6 +280,17 @@ def release_evidence_json(request: HttpRequest, pk: int) -> HttpResponse:
             for role in status.roles
         ],
         "signoffs": [{**_signoff_row(s), "snapshot": s.snapshot} for s in data["signoffs"]],
+        "candidates": [
+            {
+                **_candidate_row(candidate, candidate.pk == data["current_candidate"]),
+                "checks": [
+                    {**_check_row(report, candidate), "details": report.details}
+                    for report in candidate.checks.all()
+                ],
+                "waivers": [_waiver_row(waiver, candidate) for waiver in candidate.waivers.all()],
+            }
+            for candidate in data["candidates"]
+        ],
         "events": data["events"],
         "chain_head": data["head"],
     }
@@ -194,23 +310,50 @@ def _json_cell(value: Any) -> str:
     return "" if value is None else json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
+def _data_cell(value: Any) -> Any:
+    """``value`` as a spreadsheet shows it, as text and never as a formula: a leading
+    apostrophe on text starting like one (the JSON export carries every value verbatim)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return f"'{value}"
+    return value
+
+
+# The columns after the events', each once: the records after the sign-offs fill their own.
+EXTRA_COLUMNS = tuple(
+    dict.fromkeys(
+        column
+        for column in (*CANDIDATE_COLUMNS, *CHECK_COLUMNS, *WAIVER_COLUMNS)
+        if column not in SIGNOFF_COLUMNS
+    )
+)
+CSV_COLUMNS = (*SIGNOFF_COLUMNS, *EVENT_COLUMNS, *EXTRA_COLUMNS)
+
+
+def _record(writer, record: str, row: dict[str, Any]) -> str:
+    return writer.writerow([record, *(_data_cell(row.get(c, "")) for c in CSV_COLUMNS)])
+
+
 @login_required
 @require_GET
 def release_evidence_csv(request: HttpRequest, pk: int) -> HttpResponse:
     data = _evidence(request, pk)
     writer = csv.writer(_Echo())
-    header = ["record", *SIGNOFF_COLUMNS, *EVENT_COLUMNS]
-    lines = [writer.writerow(header)]
-    blank_events = [""] * len(EVENT_COLUMNS)
+    lines = [writer.writerow(["record", *CSV_COLUMNS])]
     for signoff in data["signoffs"]:
-        row = _signoff_row(signoff)
-        lines.append(
-            writer.writerow(["signoff", *(row[c] for c in SIGNOFF_COLUMNS), *blank_events])
-        )
+        lines.append(_record(writer, "signoff", _signoff_row(signoff)))
+    for candidate in data["candidates"]:
+        current = candidate.pk == data["current_candidate"]
+        lines.append(_record(writer, "candidate", _candidate_row(candidate, current)))
+        for report in candidate.checks.all():
+            lines.append(_record(writer, "check", _check_row(report, candidate)))
+        for waiver in candidate.waivers.all():
+            lines.append(_record(writer, "waiver", _waiver_row(waiver, candidate)))
     blank_signoffs = [""] * len(SIGNOFF_COLUMNS)
+    blank_extra = [""] * len(EXTRA_COLUMNS)
     for event in data["events"]:
+        # Verbatim: an auditor re-computes each event's hash from these cells.
         cells = [_json_cell(v) if c in ("before", "after") else v for c, v in event.items()]
-        lines.append(writer.writerow(["event", *blank_signoffs, *cells]))
+        lines.append(writer.writerow(["event", *blank_signoffs, *cells, *blank_extra]))
     response = HttpResponse("".join(lines), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="evidence-release-{pk}.csv"'
     return response

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from django.db.models import Count, Max, Q, Sum
+
 from relcal.times import fmt_window
 from releases import gates
 from releases.gates import Context, GateResult, passed, pending
@@ -65,5 +67,19 @@ def booked(releases: Sequence[Release], ctx: Context) -> dict[int, GateResult]:
     return out
 
 
+def booked_print(release_ids) -> tuple[tuple, object]:
+    """The bookings of the teams of these releases: any change may change the answer."""
+    teams = Release.objects.filter(pk__in=release_ids).values("team_id")
+    values = Booking.objects.filter(team_id__in=teams).aggregate(
+        count=Count("pk"),
+        ids=Sum("pk"),
+        holding=Count("pk", filter=Q(state__in=HOLDING)),
+        moment=Max("updated_at"),
+    )
+    return tuple(values.values()), values["moment"]
+
+
 def register() -> None:
-    gates.register_gate("booking", "Environment booked", booked, deployment=True, order=70)
+    gates.register_gate(
+        "booking", "Environment booked", booked, deployment=True, order=70, fingerprint=booked_print
+    )

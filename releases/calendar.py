@@ -3,11 +3,14 @@ freeze windows (see ``calendars.sources`` for the contract every app's calendar 
 
 Each event lists what a subscriber needs at a glance: the summary says team, release and kind
 ("Payments 4.2 — code freeze"), the description says the state and links to the release page.
+A go/no-go milestone still to be held also carries the release's readiness verdict and what
+blocks it ("Readiness: NO-GO — Required checks: integration-tests failed on 4.3.0-rc.2"), from
+the gates evaluated in bulk (``releases.gates``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -18,6 +21,7 @@ from django.utils import timezone
 from calendars.ical import CANCELLED, CONFIRMED, TENTATIVE, FeedEvent
 from calendars.sources import CANCELLED_KEPT, FeedQuery, Fingerprint, latest
 
+from . import gates
 from .models import (
     DeploymentStrategy,
     FreezeWindow,
@@ -41,6 +45,9 @@ UNCONFIRMED = (ReleaseState.DRAFT, ReleaseState.PLANNED)
 STATE_LABELS = {value: str(label) for value, label in ReleaseState.choices}
 STRATEGY_LABELS = {value: str(label) for value, label in DeploymentStrategy.choices}
 MILESTONE_LABELS = {value: str(label) for value, label in MilestoneKind.choices}
+# The go/no-go milestones that show the release's verdict: not held yet, of a release on its
+# way to go live (as on the go/no-go board).
+DECIDING = Q(kind=MilestoneKind.GO_NO_GO, done=False, release__state__in=gates.UPCOMING)
 
 
 def status_for(state: str) -> str:
@@ -124,13 +131,14 @@ def _freezes(query: FeedQuery) -> QuerySet[FreezeWindow]:
 # --- Fingerprint (for ETag and Last-Modified, without building events) -------------------------
 
 
-def _summary(queryset: QuerySet, *extra: str) -> dict:
+def _summary(queryset: QuerySet, *extra: str, **aggregates) -> dict:
     return queryset.aggregate(
         count=Count("pk"),
         ids=Sum("pk"),
         sequence=Sum("sequence"),
         updated=Max("updated_at"),
         **{name: Max(name) for name in extra},
+        **aggregates,
     )
 
 
@@ -149,9 +157,17 @@ def fingerprint(query: FeedQuery) -> Fingerprint:
         parts += [tuple(releases.values()), left_at]
         moments += [releases["updated"], releases["team__updated_at"], left_at]
     if query.wants(MILESTONE):
-        milestones = _summary(_milestones(query))
+        milestones = _summary(_milestones(query), deciding=Count("pk", filter=DECIDING))
         parts.append(tuple(milestones.values()))
         moments.append(milestones["updated"])
+        if milestones["deciding"]:
+            # The verdict on a go/no-go follows what every gate reads (check reports, builds,
+            # waivers, sign-offs, bookings…): each gate's fingerprint aggregates those rows for
+            # the releases deciding, without evaluating a gate (``releases.gates.fingerprint``).
+            deciding = _milestones(query).filter(DECIDING).values("release_id")
+            verdicts, changed = gates.fingerprint(deciding)
+            parts.append(verdicts)
+            moments.append(changed)
     if query.wants(FREEZE):
         freezes = _summary(_freezes(query), "team__updated_at")
         parts.append(tuple(freezes.values()))
@@ -225,7 +241,31 @@ def go_live_event(release: Release, path=None) -> FeedEvent:
     )
 
 
-def milestone_event(milestone: Milestone, path=None) -> FeedEvent:
+def _shows_verdict(milestone: Milestone) -> bool:
+    # ``DECIDING`` in Python, for milestones loaded already.
+    return (
+        milestone.kind == MilestoneKind.GO_NO_GO
+        and not milestone.done
+        and milestone.release.state in gates.UPCOMING
+    )
+
+
+def readiness_line(readiness: gates.Readiness) -> str:
+    """ "Readiness: NO-GO — Required checks: integration-tests failed on 4.3.0-rc.2"."""
+    line = f"Readiness: {readiness.verdict}"
+    blocking = readiness.blocking()
+    if blocking:
+        line += " — " + "; ".join(f"{row.gate.label}: {row.result.reason}" for row in blocking)
+    return line
+
+
+def readiness_lines(releases: Iterable[Release], query: FeedQuery) -> dict[int, str]:
+    """release id → its readiness line, as ``query.user`` may read it (gates in bulk)."""
+    verdicts = gates.evaluate(list(releases), user=query.user, now=query.now)
+    return {pk: readiness_line(readiness) for pk, readiness in verdicts.items()}
+
+
+def milestone_event(milestone: Milestone, path=None, readiness: str = "") -> FeedEvent:
     release = milestone.release
     label = milestone.title or _lower_first(MILESTONE_LABELS[milestone.kind])
     if milestone.kind == MilestoneKind.CUSTOM or not milestone.title:
@@ -253,6 +293,7 @@ def milestone_event(milestone: Milestone, path=None) -> FeedEvent:
             [
                 f"{MILESTONE_LABELS[milestone.kind]} of {release_label(release)}",
                 f"Done: {'yes' if milestone.done else 'no'}",
+                *([readiness] if readiness else []),
                 *_release_facts(release),
                 "",
                 f"Release page: {settings.SITE_URL}{url}",
@@ -297,8 +338,12 @@ def events(query: FeedQuery) -> Iterator[FeedEvent]:
         for release in _go_lives(query).select_related("team"):
             yield go_live_event(release, path)
     if query.wants(MILESTONE):
-        for milestone in _milestones(query).select_related("release__team"):
-            yield milestone_event(milestone, path)
+        milestones = list(_milestones(query).select_related("release__team"))
+        deciding = {m.release_id: m.release for m in milestones if _shows_verdict(m)}
+        lines = readiness_lines(deciding.values(), query)
+        for milestone in milestones:
+            readiness = lines[milestone.release_id] if _shows_verdict(milestone) else ""
+            yield milestone_event(milestone, path, readiness)
     if query.wants(FREEZE):
         for freeze in _freezes(query).select_related("team"):
             yield freeze_event(freeze)

@@ -22,11 +22,11 @@ from enum import StrEnum
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.utils import timezone
 
 from .models import GatePolicy, Release, ReleaseState
-from .selectors import visible_release_q
+from .selectors import sees_every_team, visible_release_q
 
 # The states of a release on its way to go live: those the board and Home look at.
 UPCOMING = (
@@ -93,7 +93,7 @@ class Context:
     def visible(self, release_ids: Iterable[int]) -> set[int]:
         """Which of these releases the viewer may see (one query, remembered)."""
         ids = set(release_ids)
-        if self.user is None or not ids:
+        if self.user is None or not ids or sees_every_team(self.user):
             return ids
         known = self.shared.setdefault("_visible", {})
         unknown = ids - known.keys()
@@ -115,6 +115,10 @@ class Context:
 
 Evaluate = Callable[[Sequence[Release], Context], dict[int, GateResult]]
 Waivers = Callable[[Sequence[Release], Context], dict[int, dict[str, str]]]
+# ``fingerprint(release_ids)``, release_ids a queryset of ids: cheap aggregates over the rows the
+# gate reads for those releases (counts, sums, the latest change), and the latest moment they
+# changed (or None). Feeds answer a conditional request from it without evaluating a gate.
+Fingerprint = Callable[[QuerySet], tuple[tuple, "datetime | None"]]
 
 
 @dataclass(frozen=True)
@@ -124,24 +128,51 @@ class Gate:
     evaluate: Evaluate
     deployment: bool  # about the deployment itself: not needed to reach approved
     order: int
+    fingerprint: Fingerprint | None = None
 
 
 _gates: dict[str, Gate] = {}
-_waiver_sources: dict[str, Waivers] = {}
+_waiver_sources: dict[str, tuple[Waivers, Fingerprint | None]] = {}
 
 
 def register_gate(
-    name: str, label: str, evaluate: Evaluate, *, deployment: bool = False, order: int = 100
+    name: str,
+    label: str,
+    evaluate: Evaluate,
+    *,
+    deployment: bool = False,
+    order: int = 100,
+    fingerprint: Fingerprint | None = None,
 ) -> None:
     """Add a gate (again under the same name: replace it). ``evaluate`` must answer for every
-    release it is given, in a fixed number of queries."""
-    _gates[name] = Gate(name, label, evaluate, deployment, order)
+    release it is given, in a fixed number of queries; ``fingerprint`` (see ``Fingerprint``)
+    must change whenever an answer would."""
+    _gates[name] = Gate(name, label, evaluate, deployment, order, fingerprint)
 
 
-def register_waivers(name: str, source: Waivers) -> None:
+def register_waivers(name: str, source: Waivers, *, fingerprint: Fingerprint | None = None) -> None:
     """Add a source of waivers: ``source(releases, ctx)`` answers, per release id, the gates
     waived for it with who waived them and why (one line)."""
-    _waiver_sources[name] = source
+    _waiver_sources[name] = (source, fingerprint)
+
+
+def fingerprint(release_ids: QuerySet) -> tuple[tuple, datetime | None]:
+    """What the verdicts of these releases depend on, cheaply: every gate's and waiver source's
+    fingerprint and the gate policies', without evaluating a gate (a few aggregate queries)."""
+    policies = GatePolicy.objects.aggregate(
+        count=Count("pk"), ids=Sum("pk"), updated=Max("updated_at")
+    )
+    parts: list = [tuple(policies.values())]
+    moments = [policies["updated"]]
+    prints = [gate.fingerprint for gate in gates()]
+    prints += [print_ for _, print_ in _waiver_sources.values()]
+    for print_ in prints:
+        if print_ is not None:
+            part, moment = print_(release_ids)
+            parts.append(part)
+            moments.append(moment)
+    present = [moment for moment in moments if moment is not None]
+    return tuple(parts), max(present, default=None)
 
 
 def gates() -> list[Gate]:
@@ -212,7 +243,7 @@ def evaluate(
     ctx = Context(now=now or timezone.now(), policies=policies_for(releases), user=user)
     results = {gate.name: gate.evaluate(releases, ctx) for gate in gates()}
     waived: dict[int, dict[str, str]] = {}
-    for source in _waiver_sources.values():
+    for source, _ in _waiver_sources.values():
         for release_id, by_gate in source(releases, ctx).items():
             waived.setdefault(release_id, {}).update(by_gate)
     out = {}

@@ -350,6 +350,7 @@ class GatePolicy(models.Model):
         "go-live; empty: not required.",
     )
     description = models.TextField(blank=True, max_length=2_000)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]

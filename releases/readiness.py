@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import timedelta
 
-from django.db.models import Q
+from django.db.models import Count, Max, Q, Sum
 
 from relcal.times import fmt
 
@@ -60,6 +60,8 @@ def prerequisites(releases: Sequence[Release], ctx: Context) -> dict[int, GateRe
         release__in=[release.pk for release in releases]
     ).select_related("depends_on"):
         links[dependency.release_id].append(dependency)
+    # Which prerequisites the reader may see, in one query for all (their names are hidden).
+    ctx.visible(d.depends_on_id for found in links.values() for d in found)
     out = {}
     for release in releases:
         problems = {"fail": [], "pending": []}
@@ -152,8 +154,51 @@ def rollback(releases: Sequence[Release], ctx: Context) -> dict[int, GateResult]
     return out
 
 
+# --- Fingerprints: what the answers above depend on, as a few aggregates -------------------------
+
+
+def _print(queryset, moment: str, **aggregates) -> tuple[tuple, object]:
+    values = queryset.aggregate(count=Count("pk"), ids=Sum("pk"), moment=Max(moment), **aggregates)
+    return tuple(values.values()), values["moment"]
+
+
+def prerequisites_print(release_ids) -> tuple[tuple, object]:
+    # The prerequisites' own rows: their state moves ``sequence``, every change ``updated_at``.
+    return _print(
+        ReleaseDependency.objects.filter(release_id__in=release_ids),
+        "depends_on__updated_at",
+        states=Sum("depends_on__sequence"),
+    )
+
+
+def blockers_print(release_ids) -> tuple[tuple, object]:
+    return _print(
+        ScopeItem.objects.filter(release_id__in=release_ids),
+        "updated_at",
+        open=Count("pk", filter=Q(blocker=True, done=False)),
+    )
+
+
+def rollback_print(release_ids) -> tuple[tuple, object]:
+    return _print(
+        Release.objects.filter(pk__in=release_ids), "updated_at", sequence=Sum("sequence")
+    )
+
+
+def freezes_print(release_ids) -> tuple[tuple, object]:
+    return _print(FreezeWindow.objects.all(), "updated_at", sequence=Sum("sequence"))
+
+
 def register() -> None:
-    gates.register_gate("prerequisites", "Prerequisites", prerequisites, order=30)
-    gates.register_gate("blockers", "Blocking scope items", blockers, order=40)
-    gates.register_gate("rollback", "Rollback rehearsed", rollback, order=50)
-    gates.register_gate("freeze", "Freeze windows", freezes, deployment=True, order=60)
+    gates.register_gate(
+        "prerequisites", "Prerequisites", prerequisites, order=30, fingerprint=prerequisites_print
+    )
+    gates.register_gate(
+        "blockers", "Blocking scope items", blockers, order=40, fingerprint=blockers_print
+    )
+    gates.register_gate(
+        "rollback", "Rollback rehearsed", rollback, order=50, fingerprint=rollback_print
+    )
+    gates.register_gate(
+        "freeze", "Freeze windows", freezes, deployment=True, order=60, fingerprint=freezes_print
+    )

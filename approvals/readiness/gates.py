@@ -7,13 +7,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from django.db.models import Max
+from django.db.models import Count, Max, Sum
 
 from releases import gates
 from releases.gates import Context, GateResult, failed, passed, pending
-from releases.models import Release, ReleaseState
+from releases.models import Milestone, Release, ReleaseState
 
 from .. import selectors
+from ..models import ReleaseRequirement, SignOff
 from .models import CheckReport, CheckStatus, ReleaseCandidate, Waiver
 
 BEFORE_FREEZE = (ReleaseState.DRAFT, ReleaseState.PLANNED)
@@ -133,7 +134,44 @@ def waivers(releases: Sequence[Release], ctx: Context) -> dict[int, dict[str, st
     return out
 
 
+# --- Fingerprints: what the answers above depend on, as a few aggregates -------------------------
+
+
+def _print(queryset, moment: str, **aggregates) -> tuple[tuple, object]:
+    values = queryset.aggregate(
+        count=Count("pk"), newest=Max("pk"), moment=Max(moment), **aggregates
+    )
+    return tuple(values.values()), values["moment"]
+
+
+def checks_print(release_ids) -> tuple[tuple, object]:
+    builds, built = _print(
+        ReleaseCandidate.objects.filter(release_id__in=release_ids), "reported_at"
+    )
+    reports, reported = _print(
+        CheckReport.objects.filter(candidate__release_id__in=release_ids), "reported_at"
+    )
+    return (builds, reports), max(filter(None, (built, reported)), default=None)
+
+
+def signoffs_print(release_ids) -> tuple[tuple, object]:
+    # What the fingerprint signed covers changes too (scope, milestones, the release's own
+    # fields): those rows are in the plan gates' prints; here the signatures and requirements.
+    signed, moment = _print(SignOff.objects.filter(release_id__in=release_ids), "signed_at")
+    required, _ = _print(ReleaseRequirement.objects.filter(release_id__in=release_ids), "taken_at")
+    milestones, changed = _print(
+        Milestone.objects.filter(release_id__in=release_ids),
+        "updated_at",
+        sequence=Sum("sequence"),
+    )
+    return (signed, required, milestones), max(filter(None, (moment, changed)), default=None)
+
+
+def waivers_print(release_ids) -> tuple[tuple, object]:
+    return _print(Waiver.objects.filter(candidate__release_id__in=release_ids), "signed_at")
+
+
 def register() -> None:
-    gates.register_gate("checks", "Required checks", checks, order=10)
-    gates.register_gate("signoffs", "Sign-offs", signoffs, order=20)
-    gates.register_waivers("approvals", waivers)
+    gates.register_gate("checks", "Required checks", checks, order=10, fingerprint=checks_print)
+    gates.register_gate("signoffs", "Sign-offs", signoffs, order=20, fingerprint=signoffs_print)
+    gates.register_waivers("approvals", waivers, fingerprint=waivers_print)

@@ -103,7 +103,11 @@ class CheckReport(models.Model):
 
     class Meta:
         ordering = ["candidate", "reported_at", "id"]
-        indexes = [models.Index(fields=["candidate", "name", "-id"], name="check_latest_by_name")]
+        indexes = [
+            models.Index(fields=["candidate", "name", "-id"], name="check_latest_by_name"),
+            # The failed-check reminders ask for the reports of a time window.
+            models.Index(fields=["reported_at"], name="check_report_time"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name}: {self.status}"
