@@ -21,7 +21,6 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -31,150 +30,13 @@ from relcal.audit import format_timestamp
 from releases import gates
 from releases.models import Release, ReleaseState
 
-from . import chain, selectors
+from . import evidence, selectors
 from .models import AuditEvent
-from .readiness.models import CheckReport, ReleaseCandidate, Waiver
-
-# What an export carries of each event: the hashed fields, then the links of the chain, so the
-# chain can be re-checked outside Relcal.
-EVENT_COLUMNS = chain.COLUMNS
-SIGNOFF_COLUMNS = (
-    "signed_at",
-    "signer_name",
-    "signer_id",
-    "role",
-    "decision",
-    "meaning",
-    "comment",
-    "fingerprint",
-    "freshness",
-)
-# Builds, their checks and waivers share the columns that mean the same (the candidate's
-# version, who reported it and when, an electronic signature's printed name and time).
-CANDIDATE_COLUMNS = (
-    "candidate",
-    "commit_sha",
-    "artifact_digest",
-    "build_url",
-    "current",
-    "reported_by",
-    "reported_by_id",
-    "reported_at",
-)
-CHECK_COLUMNS = (
-    "candidate",
-    "check",
-    "status",
-    "summary",
-    "url",
-    "source",
-    "reported_by",
-    "reported_by_id",
-    "reported_at",
-)
-WAIVER_COLUMNS = ("candidate", "gate", "reason", "signer_name", "signer_id", "signed_at")
-# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _require_auditor(request: HttpRequest) -> None:
     if not selectors.can_see_evidence(request.user):
         raise PermissionDenied("Only auditors, superusers and release managers see evidence.")
-
-
-def _event_row(values: tuple) -> dict[str, Any]:
-    row = dict(zip(EVENT_COLUMNS, values, strict=True))
-    row["timestamp"] = format_timestamp(row["timestamp"])
-    return row
-
-
-def _freshness(signoff) -> str:
-    if signoff.stale:
-        return "stale"
-    return "superseded" if signoff.superseded else "current"
-
-
-def _signoff_row(signoff) -> dict[str, Any]:
-    return {
-        "signed_at": format_timestamp(signoff.signed_at),
-        "signer_name": signoff.signer_name,
-        "signer_id": signoff.signer_id,
-        "role": signoff.role,
-        "decision": signoff.decision,
-        "meaning": signoff.get_meaning_display(),
-        "comment": signoff.comment,
-        "fingerprint": signoff.fingerprint,
-        "freshness": _freshness(signoff),
-    }
-
-
-def _reporter(user) -> str:
-    return user.get_full_name() or user.username
-
-
-def _candidate_row(candidate: ReleaseCandidate, current: bool) -> dict[str, Any]:
-    return {
-        "candidate": candidate.version,
-        "commit_sha": candidate.commit_sha,
-        "artifact_digest": candidate.artifact_digest,
-        "build_url": candidate.build_url,
-        "current": current,
-        "reported_by": _reporter(candidate.reported_by),
-        "reported_by_id": candidate.reported_by_id,
-        "reported_at": format_timestamp(candidate.reported_at),
-    }
-
-
-def _check_row(report: CheckReport, candidate: ReleaseCandidate) -> dict[str, Any]:
-    return {
-        "candidate": candidate.version,
-        "check": report.name,
-        "status": report.status,
-        "summary": report.summary,
-        "url": report.url,
-        "source": report.source,
-        "reported_by": _reporter(report.reported_by),
-        "reported_by_id": report.reported_by_id,
-        "reported_at": format_timestamp(report.reported_at),
-    }
-
-
-def _waiver_row(waiver: Waiver, candidate: ReleaseCandidate) -> dict[str, Any]:
-    return {
-        "candidate": candidate.version,
-        "gate": waiver.gate,
-        "reason": waiver.reason,
-        "signer_name": waiver.signer_name,
-        "signer_id": waiver.signer_id,
-        "signed_at": format_timestamp(waiver.signed_at),
-    }
-
-
-def _candidates(release: Release) -> list[ReleaseCandidate]:
-    """Every build of ``release``, oldest first, with its check reports and waivers (three
-    queries, whatever their number)."""
-    return list(
-        ReleaseCandidate.objects.filter(release=release)
-        .select_related("reported_by")
-        .prefetch_related(
-            Prefetch(
-                "checks",
-                queryset=CheckReport.objects.select_related("reported_by").order_by(
-                    "reported_at", "id"
-                ),
-            ),
-            Prefetch("waivers", queryset=Waiver.objects.order_by("signed_at", "id")),
-        )
-        .order_by("reported_at", "id")
-    )
-
-
-def _chain_head() -> dict[str, Any] | None:
-    head = AuditEvent.objects.order_by("-seq").values("seq", "hash").first()
-    return head
-
-
-# --- Index ----------------------------------------------------------------------------------------
 
 
 class PeriodForm(forms.Form):
@@ -207,11 +69,8 @@ def evidence_index(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "approvals/evidence_index.html",
-        {"page": page, "period_form": PeriodForm(), "head": _chain_head()},
+        {"page": page, "period_form": PeriodForm(), "head": evidence.chain_head()},
     )
-
-
-# --- Per release ----------------------------------------------------------------------------------
 
 
 def _evidence(request: HttpRequest, pk: int) -> dict[str, Any]:
@@ -221,9 +80,11 @@ def _evidence(request: HttpRequest, pk: int) -> dict[str, Any]:
     )
     status = selectors.approval_status(release)
     events = list(
-        AuditEvent.objects.filter(release_id=release.pk).order_by("seq").values_list(*EVENT_COLUMNS)
+        AuditEvent.objects.filter(release_id=release.pk)
+        .order_by("seq")
+        .values_list(*evidence.EVENT_COLUMNS)
     )
-    candidates = _candidates(release)
+    candidates = evidence.candidates(release)
     # The newest build is the current candidate; the others are superseded.
     current = max((candidate.pk for candidate in candidates), default=None)
     labels = {gate.name: gate.label for gate in gates.gates()}
@@ -240,8 +101,8 @@ def _evidence(request: HttpRequest, pk: int) -> dict[str, Any]:
             for c in candidates
             for waiver in c.waivers.all()
         ],
-        "events": [_event_row(values) for values in events],
-        "head": _chain_head(),
+        "events": [evidence.event_row(values) for values in events],
+        "head": evidence.chain_head(),
         "generated_at": timezone.now(),
     }
 
@@ -279,15 +140,17 @@ def release_evidence_json(request: HttpRequest, pk: int) -> HttpResponse:
             }
             for role in status.roles
         ],
-        "signoffs": [{**_signoff_row(s), "snapshot": s.snapshot} for s in data["signoffs"]],
+        "signoffs": [{**evidence.signoff_row(s), "snapshot": s.snapshot} for s in data["signoffs"]],
         "candidates": [
             {
-                **_candidate_row(candidate, candidate.pk == data["current_candidate"]),
+                **evidence.candidate_row(candidate, candidate.pk == data["current_candidate"]),
                 "checks": [
-                    {**_check_row(report, candidate), "details": report.details}
+                    {**evidence.check_row(report, candidate), "details": report.details}
                     for report in candidate.checks.all()
                 ],
-                "waivers": [_waiver_row(waiver, candidate) for waiver in candidate.waivers.all()],
+                "waivers": [
+                    evidence.waiver_row(waiver, candidate) for waiver in candidate.waivers.all()
+                ],
             }
             for candidate in data["candidates"]
         ],
@@ -299,67 +162,32 @@ def release_evidence_json(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-class _Echo:
-    """A file-like object whose write returns the line, for streaming csv.writer output."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _json_cell(value: Any) -> str:
-    return "" if value is None else json.dumps(value, sort_keys=True, ensure_ascii=False)
-
-
-def _data_cell(value: Any) -> Any:
-    """``value`` as a spreadsheet shows it, as text and never as a formula: a leading
-    apostrophe on text starting like one (the JSON export carries every value verbatim)."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return f"'{value}"
-    return value
-
-
-# The columns after the events', each once: the records after the sign-offs fill their own.
-EXTRA_COLUMNS = tuple(
-    dict.fromkeys(
-        column
-        for column in (*CANDIDATE_COLUMNS, *CHECK_COLUMNS, *WAIVER_COLUMNS)
-        if column not in SIGNOFF_COLUMNS
-    )
-)
-CSV_COLUMNS = (*SIGNOFF_COLUMNS, *EVENT_COLUMNS, *EXTRA_COLUMNS)
-
-
-def _record(writer, record: str, row: dict[str, Any]) -> str:
-    return writer.writerow([record, *(_data_cell(row.get(c, "")) for c in CSV_COLUMNS)])
-
-
 @login_required
 @require_GET
 def release_evidence_csv(request: HttpRequest, pk: int) -> HttpResponse:
     data = _evidence(request, pk)
-    writer = csv.writer(_Echo())
-    lines = [writer.writerow(["record", *CSV_COLUMNS])]
+    writer = csv.writer(evidence.Echo())
+    lines = [writer.writerow(["record", *evidence.CSV_COLUMNS])]
     for signoff in data["signoffs"]:
-        lines.append(_record(writer, "signoff", _signoff_row(signoff)))
+        lines.append(evidence.record(writer, "signoff", evidence.signoff_row(signoff)))
     for candidate in data["candidates"]:
         current = candidate.pk == data["current_candidate"]
-        lines.append(_record(writer, "candidate", _candidate_row(candidate, current)))
+        lines.append(
+            evidence.record(writer, "candidate", evidence.candidate_row(candidate, current))
+        )
         for report in candidate.checks.all():
-            lines.append(_record(writer, "check", _check_row(report, candidate)))
+            lines.append(evidence.record(writer, "check", evidence.check_row(report, candidate)))
         for waiver in candidate.waivers.all():
-            lines.append(_record(writer, "waiver", _waiver_row(waiver, candidate)))
-    blank_signoffs = [""] * len(SIGNOFF_COLUMNS)
-    blank_extra = [""] * len(EXTRA_COLUMNS)
+            lines.append(evidence.record(writer, "waiver", evidence.waiver_row(waiver, candidate)))
+    blank_signoffs = [""] * len(evidence.SIGNOFF_COLUMNS)
+    blank_extra = [""] * len(evidence.EXTRA_COLUMNS)
     for event in data["events"]:
         # Verbatim: an auditor re-computes each event's hash from these cells.
-        cells = [_json_cell(v) if c in ("before", "after") else v for c, v in event.items()]
+        cells = [evidence.json_cell(v) if c in ("before", "after") else v for c, v in event.items()]
         lines.append(writer.writerow(["event", *blank_signoffs, *cells, *blank_extra]))
     response = HttpResponse("".join(lines), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="evidence-release-{pk}.csv"'
     return response
-
-
-# --- A period of the trail, streamed --------------------------------------------------------------
 
 
 def _period_events(request: HttpRequest) -> Iterator[dict[str, Any]]:
@@ -372,8 +200,8 @@ def _period_events(request: HttpRequest) -> Iterator[dict[str, Any]]:
         events = events.filter(timestamp__gte=lower)
     if upper:
         events = events.filter(timestamp__lt=upper)
-    rows = events.values_list(*EVENT_COLUMNS).iterator(chunk_size=2_000)
-    return (_event_row(values) for values in rows)
+    rows = events.values_list(*evidence.EVENT_COLUMNS).iterator(chunk_size=2_000)
+    return (evidence.event_row(values) for values in rows)
 
 
 class _BadPeriod(Exception):
@@ -403,11 +231,11 @@ def audit_csv(request: HttpRequest) -> HttpResponse:
         return _bad_period(error)
 
     def lines() -> Iterator[str]:
-        writer = csv.writer(_Echo())
-        yield writer.writerow(EVENT_COLUMNS)
+        writer = csv.writer(evidence.Echo())
+        yield writer.writerow(evidence.EVENT_COLUMNS)
         for event in events:
             yield writer.writerow(
-                [_json_cell(v) if c in ("before", "after") else v for c, v in event.items()]
+                [evidence.json_cell(v) if c in ("before", "after") else v for c, v in event.items()]
             )
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")

@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from approvals import reminders as approval_reminders
+from approvals.reminders import readiness as approval_reminders
 from releases import services
 from reminders import delivery, preferences, webhooks
 from reminders import scan as scanning

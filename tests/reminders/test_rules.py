@@ -8,9 +8,9 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from approvals import reminders as signoff_reminders
 from approvals import services as approvals
 from approvals.models import Decision, Meaning, ReleaseRequirement
+from approvals.reminders import signoffs as signoff_reminders
 from environments import reminders as env_reminders
 from environments.models import BookingState, WaitlistEntry
 from releases import reminders as release_reminders

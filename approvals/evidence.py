@@ -1,0 +1,202 @@
+"""What a release's evidence holds, row by row, for the page and the JSON and CSV downloads
+(``approvals.views``): sign-offs, builds with their check reports, waivers, and audit events
+with the links of the hash chain.
+
+CSV cells are data: text that a spreadsheet would run as a formula gets a leading apostrophe,
+except in event rows, which stay exact so their hashes can be recomputed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.db.models import Prefetch
+
+from relcal.audit import format_timestamp
+from releases.models import Release
+
+from . import chain
+from .models import AuditEvent
+from .readiness.models import CheckReport, ReleaseCandidate, Waiver
+
+# What an export carries of each event: the hashed fields, then the links of the chain, so the
+# chain can be re-checked outside Relcal.
+# What an export carries of each event: the hashed fields, then the links of the chain, so the
+# chain can be re-checked outside Relcal.
+EVENT_COLUMNS = chain.COLUMNS
+
+
+SIGNOFF_COLUMNS = (
+    "signed_at",
+    "signer_name",
+    "signer_id",
+    "role",
+    "decision",
+    "meaning",
+    "comment",
+    "fingerprint",
+    "freshness",
+)
+
+
+# Builds, their checks and waivers share the columns that mean the same (the candidate's
+# version, who reported it and when, an electronic signature's printed name and time).
+CANDIDATE_COLUMNS = (
+    "candidate",
+    "commit_sha",
+    "artifact_digest",
+    "build_url",
+    "current",
+    "reported_by",
+    "reported_by_id",
+    "reported_at",
+)
+
+
+CHECK_COLUMNS = (
+    "candidate",
+    "check",
+    "status",
+    "summary",
+    "url",
+    "source",
+    "reported_by",
+    "reported_by_id",
+    "reported_at",
+)
+
+
+WAIVER_COLUMNS = ("candidate", "gate", "reason", "signer_name", "signer_id", "signed_at")
+
+
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def event_row(values: tuple) -> dict[str, Any]:
+    row = dict(zip(EVENT_COLUMNS, values, strict=True))
+    row["timestamp"] = format_timestamp(row["timestamp"])
+    return row
+
+
+def freshness(signoff) -> str:
+    if signoff.stale:
+        return "stale"
+    return "superseded" if signoff.superseded else "current"
+
+
+def signoff_row(signoff) -> dict[str, Any]:
+    return {
+        "signed_at": format_timestamp(signoff.signed_at),
+        "signer_name": signoff.signer_name,
+        "signer_id": signoff.signer_id,
+        "role": signoff.role,
+        "decision": signoff.decision,
+        "meaning": signoff.get_meaning_display(),
+        "comment": signoff.comment,
+        "fingerprint": signoff.fingerprint,
+        "freshness": freshness(signoff),
+    }
+
+
+def reporter(user) -> str:
+    return user.get_full_name() or user.username
+
+
+def candidate_row(candidate: ReleaseCandidate, current: bool) -> dict[str, Any]:
+    return {
+        "candidate": candidate.version,
+        "commit_sha": candidate.commit_sha,
+        "artifact_digest": candidate.artifact_digest,
+        "build_url": candidate.build_url,
+        "current": current,
+        "reported_by": reporter(candidate.reported_by),
+        "reported_by_id": candidate.reported_by_id,
+        "reported_at": format_timestamp(candidate.reported_at),
+    }
+
+
+def check_row(report: CheckReport, candidate: ReleaseCandidate) -> dict[str, Any]:
+    return {
+        "candidate": candidate.version,
+        "check": report.name,
+        "status": report.status,
+        "summary": report.summary,
+        "url": report.url,
+        "source": report.source,
+        "reported_by": reporter(report.reported_by),
+        "reported_by_id": report.reported_by_id,
+        "reported_at": format_timestamp(report.reported_at),
+    }
+
+
+def waiver_row(waiver: Waiver, candidate: ReleaseCandidate) -> dict[str, Any]:
+    return {
+        "candidate": candidate.version,
+        "gate": waiver.gate,
+        "reason": waiver.reason,
+        "signer_name": waiver.signer_name,
+        "signer_id": waiver.signer_id,
+        "signed_at": format_timestamp(waiver.signed_at),
+    }
+
+
+def candidates(release: Release) -> list[ReleaseCandidate]:
+    """Every build of ``release``, oldest first, with its check reports and waivers (three
+    queries, whatever their number)."""
+    return list(
+        ReleaseCandidate.objects.filter(release=release)
+        .select_related("reported_by")
+        .prefetch_related(
+            Prefetch(
+                "checks",
+                queryset=CheckReport.objects.select_related("reported_by").order_by(
+                    "reported_at", "id"
+                ),
+            ),
+            Prefetch("waivers", queryset=Waiver.objects.order_by("signed_at", "id")),
+        )
+        .order_by("reported_at", "id")
+    )
+
+
+def chain_head() -> dict[str, Any] | None:
+    head = AuditEvent.objects.order_by("-seq").values("seq", "hash").first()
+    return head
+
+
+class Echo:
+    """A file-like object whose write returns the line, for streaming csv.writer output."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def json_cell(value: Any) -> str:
+    return "" if value is None else json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def data_cell(value: Any) -> Any:
+    """``value`` as a spreadsheet shows it, as text and never as a formula: a leading
+    apostrophe on text starting like one (the JSON export carries every value verbatim)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return f"'{value}"
+    return value
+
+
+# The columns after the events', each once: the records after the sign-offs fill their own.
+EXTRA_COLUMNS = tuple(
+    dict.fromkeys(
+        column
+        for column in (*CANDIDATE_COLUMNS, *CHECK_COLUMNS, *WAIVER_COLUMNS)
+        if column not in SIGNOFF_COLUMNS
+    )
+)
+
+
+CSV_COLUMNS = (*SIGNOFF_COLUMNS, *EVENT_COLUMNS, *EXTRA_COLUMNS)
+
+
+def record(writer, record: str, row: dict[str, Any]) -> str:
+    return writer.writerow([record, *(data_cell(row.get(c, "")) for c in CSV_COLUMNS)])
