@@ -95,22 +95,32 @@ def checks(releases: Sequence[Release], ctx: Context) -> dict[int, GateResult]:
 
 
 def signoffs(releases: Sequence[Release], ctx: Context) -> dict[int, GateResult]:
+    ids = [release.pk for release in releases]
+    required: dict[int, list[ReleaseRequirement]] = defaultdict(list)
+    for requirement in ReleaseRequirement.objects.filter(release_id__in=ids).order_by("pk"):
+        required[requirement.release_id].append(requirement)
+    # Telling fresh from stale needs each signed snapshot rebuilt and hashed: only for releases
+    # someone signed. Without a signature every required role is simply missing.
+    signed = set(
+        SignOff.objects.filter(release_id__in=ids).values_list("release_id", flat=True).distinct()
+    )
     loaded = {
         release.pk: release
-        for release in selectors.with_approval_data(
-            Release.objects.filter(pk__in=[release.pk for release in releases])
-        )
+        for release in selectors.with_approval_data(Release.objects.filter(pk__in=signed))
     }
     out = {}
     for release in releases:
-        full = loaded[release.pk]
-        if not full.approval_requirements.all():
+        if not required[release.pk]:
             if release.state in BEFORE_FREEZE:
                 out[release.pk] = pending("Asked for when the scope freezes")
             else:
                 out[release.pk] = passed("No sign-off required by the approval policy.")
             continue
-        status = selectors.approval_status(full)
+        if release.pk not in loaded:
+            roles = [selectors.RoleStatus(requirement) for requirement in required[release.pk]]
+            out[release.pk] = pending("; ".join(p for role in roles for p in role.problems()))
+            continue
+        status = selectors.approval_status(loaded[release.pk])
         if status.complete:
             roles = ", ".join(role.label for role in status.roles)
             out[release.pk] = passed(f"{roles} approved.")
