@@ -35,3 +35,9 @@ def test_it_answers_503_when_the_broker_is_down(client, monkeypatch):
 def test_it_needs_no_login(client):
     response = client.get("/healthz", HTTP_HOST="relcal.example.com")
     assert response.status_code == 200
+
+
+def test_the_favicon_is_served_for_browsers_that_ask_for_it(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("relcal/favicon.svg")
