@@ -7,7 +7,7 @@ derived properties only.
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
@@ -319,6 +319,16 @@ class FreezeWindow(models.Model):
     @property
     def scope_label(self) -> str:
         return self.team.name if self.team_id else "all teams"
+
+
+# The names CI reports checks under: a gate policy requires them, approvals' check reports
+# carry them.
+CHECK_NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,99}$"
+validate_check_name = RegexValidator(
+    CHECK_NAME_PATTERN,
+    "Give a check name of lowercase letters, digits, dots, dashes and underscores, "
+    "e.g. integration-tests.",
+)
 
 
 class GatePolicy(models.Model):

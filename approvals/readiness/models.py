@@ -9,22 +9,16 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
-from releases.models import Release
+from releases.models import Release, validate_check_name
 
 DIGEST_PATTERN = r"^sha256:[0-9a-f]{64}$"
 COMMIT_PATTERN = r"^[0-9a-f]{7,64}$"
-CHECK_NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,99}$"
 
 validate_digest = RegexValidator(
     DIGEST_PATTERN, "Give the artifact digest as sha256: followed by 64 lowercase hex digits."
 )
 validate_commit = RegexValidator(
     COMMIT_PATTERN, "Give the commit as 7 to 64 lowercase hex digits (a git SHA)."
-)
-validate_check_name = RegexValidator(
-    CHECK_NAME_PATTERN,
-    "Give a check name of lowercase letters, digits, dots, dashes and underscores, "
-    "e.g. integration-tests.",
 )
 
 

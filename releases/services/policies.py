@@ -11,12 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.validators import RegexValidator
 from django.db import transaction
 
 from relcal import audit
 
-from ..models import GatePolicy, Team
+from ..models import GatePolicy, Team, validate_check_name
 from ._common import full_clean
 
 GATE_POLICY_FIELDS = (
@@ -30,16 +29,7 @@ GATE_POLICY_FIELDS = (
     "description",
 )
 
-# The names CI reports checks under (``approvals.readiness`` keeps the same pattern for the
-# reports; releases imports nothing from approvals, so the rule is spelled here too).
-CHECK_NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,99}$"
 MAX_REQUIRED_CHECKS = 30
-
-validate_check_name = RegexValidator(
-    CHECK_NAME_PATTERN,
-    "Give a check name of lowercase letters, digits, dots, dashes and underscores, "
-    "e.g. integration-tests.",
-)
 
 
 def _require(actor, action: str) -> None:
