@@ -16,7 +16,7 @@ from approvals.models import (
     SignOff,
     Waiver,
 )
-from relcal.api.fields import AwareDateTimeField
+from relcal.api.fields import AwareDateTimeField, JSONField
 from relcal.api.serializers import RefusesNul
 from releases.models import Release
 
@@ -192,7 +192,7 @@ class CheckInputSerializer(RefusesNul, serializers.Serializer):
     )
     url = serializers.URLField(max_length=500, required=False, allow_blank=True)
     summary = serializers.CharField(max_length=500, required=False, allow_blank=True)
-    details = serializers.JSONField(required=False, allow_null=True, help_text="At most 64 KB.")
+    details = JSONField(required=False, allow_null=True, help_text="At most 64 KB.")
     junit = serializers.FileField(required=False, help_text="A JUnit XML report (multipart).")
     sarif = serializers.FileField(required=False, help_text="A SARIF 2.1 report (multipart).")
 

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -17,6 +17,7 @@ from approvals.filters import AuditEventFilter, SignOffFilter
 from approvals.models import AuditEvent, CheckReport, ReleaseCandidate, SignOff, Waiver
 from approvals.readiness import services as readiness
 from relcal.api.filters import FilterBackend
+from relcal.api.parsers import JSONParser
 from relcal.api.views import ID, NOT_FOUND, WRITE_ERRORS, call_service
 from releases import permissions as release_perms
 from releases.models import Release

@@ -7,9 +7,10 @@ from rest_framework import serializers
 
 from calendars.filters import clean_filters
 from calendars.models import FeedToken
+from relcal.api.fields import JSONField
 
 
-class FiltersField(serializers.JSONField):
+class FiltersField(JSONField):
     def to_internal_value(self, data):
         try:
             return clean_filters(super().to_internal_value(data))

@@ -41,3 +41,15 @@ class BoundedDateField(serializers.DateField):
         if not in_range(day):
             self.fail("out_of_range")
         return day
+
+
+class JSONField(serializers.JSONField):
+    """DRF's, with a JSON string nested too deeply (a form field) refused, not a 500."""
+
+    default_error_messages = {"too_deep": "The JSON is nested too deeply."}
+
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except RecursionError:
+            self.fail("too_deep")

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from django.db import models
 from rest_framework import serializers
 
-from .fields import NULL_CHARACTERS, BoundedDateField, BoundedDateTimeField
+from .fields import NULL_CHARACTERS, BoundedDateField, BoundedDateTimeField, JSONField
 
 
 # Like ``Serializer`` below, its docstring reaches the published schema (as the description of
@@ -41,5 +41,6 @@ class Serializer(RefusesNul, serializers.ModelSerializer):
         **serializers.ModelSerializer.serializer_field_mapping,
         models.DateTimeField: BoundedDateTimeField,
         models.DateField: BoundedDateField,
+        models.JSONField: JSONField,
     }
     serializer_related_field = serializers.PrimaryKeyRelatedField
