@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from releases.models import Release, Team
+from releases.models import DeploymentStrategy, Release, Team
 
 
 class EnvironmentKind(models.TextChoices):
@@ -74,8 +74,21 @@ class Environment(models.Model):
         return self.name
 
 
+class DeploymentOutcome(models.TextChoices):
+    IN_PROGRESS = "in_progress", "In progress"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    ROLLED_BACK = "rolled_back", "Rolled back"
+
+
 class Deployment(models.Model):
-    """One "version Y (of release X) was deployed to environment Z" report, usually from CI."""
+    """One rollout of a version (of release X, build Y) to environment Z, usually from CI.
+
+    Pipelines start it, report the steps it reaches (canary 5% → 25% → 100%) and finish it with
+    an outcome; a report of a finished deployment in one call is a deployment that started and
+    finished at once. A rollback is a deployment too: of the previous version, linked to the one
+    it undoes (``rollback_of``). ``deployed_at`` is when it started.
+    """
 
     environment = models.ForeignKey(
         Environment, on_delete=models.CASCADE, related_name="deployments"
@@ -93,15 +106,90 @@ class Deployment(models.Model):
         related_name="deployments",
     )
     note = models.TextField(blank=True, max_length=2_000)
+    candidate = models.ForeignKey(
+        "approvals.ReleaseCandidate",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deployments",
+        help_text="The build deployed, when known.",
+    )
+    strategy = models.CharField(
+        max_length=20, choices=DeploymentStrategy.choices, default=DeploymentStrategy.BIG_BANG
+    )
+    planned_steps = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="A canary's or rolling deployment's steps as percentages, e.g. [5, 25, 100].",
+    )
+    # The steps reached, in order: [{"percent": 5, "at": "2026-11-30T10:00:00Z"}, ...].
+    steps = models.JSONField(default=list, blank=True, editable=False)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(
+        max_length=20, choices=DeploymentOutcome.choices, default=DeploymentOutcome.SUCCEEDED
+    )
+    # A pipeline's own id for the deployment: a retried start returns the same deployment.
+    client_id = models.CharField(
+        "client id",
+        max_length=100,
+        blank=True,
+        default="",
+        help_text="The pipeline's id for this deployment; a retried report does not duplicate.",
+    )
+    rollback_of = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="rollbacks",
+        help_text="The deployment this one undoes (a rollback).",
+    )
+    move_release = models.BooleanField(
+        "move the release",
+        default=True,
+        help_text="A production deployment moves its release to released when it succeeds and "
+        "to rolled back when it is rolled back; untick to leave the release as it is.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-deployed_at", "-id"]
         indexes = [
             models.Index(fields=["environment", "-deployed_at"], name="deployment_env_at"),
+            models.Index(fields=["release", "-deployed_at"], name="deployment_release_at"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["environment"],
+                condition=Q(outcome="in_progress"),
+                name="deployment_one_running_per_environment",
+                violation_error_message="Another deployment of this environment is in progress.",
+            ),
+            models.UniqueConstraint(
+                fields=["client_id"],
+                condition=~Q(client_id=""),
+                name="deployment_client_id_unique",
+                violation_error_message="A deployment with this client id exists already.",
+            ),
+            models.CheckConstraint(
+                condition=Q(finished_at__isnull=True) | Q(finished_at__gte=F("deployed_at")),
+                name="deployment_finishes_after_start",
+                violation_error_message="A deployment cannot finish before it starts.",
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome="in_progress", finished_at__isnull=True)
+                | (~Q(outcome="in_progress") & Q(finished_at__isnull=False)),
+                name="deployment_finished_when_not_running",
+                violation_error_message="A finished deployment needs its finish time.",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.version} on {self.environment}"
+
+    @property
+    def is_rollback(self) -> bool:
+        return self.rollback_of_id is not None
 
 
 class MaintenanceWindow(models.Model):

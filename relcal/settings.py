@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "releases",
     "environments",
     "approvals",
+    "reliability",
     # Features over the domain apps; their tables keep the label "relcal" they were born with.
     "calendars",
     "reminders",

@@ -283,6 +283,11 @@ class ReleaseDependency(models.Model):
         return f"{self.release} {self.get_kind_display()} {self.depends_on}"
 
 
+class FreezeOrigin(models.TextChoices):
+    MANUAL = "manual", "Set by a release manager"
+    ERROR_BUDGET = "error_budget", "Error budget exhausted"
+
+
 class FreezeWindow(models.Model):
     """A blackout ``[start, end)`` in which no go-live may be scheduled, for all or one team."""
 
@@ -297,6 +302,14 @@ class FreezeWindow(models.Model):
         blank=True,
         related_name="freeze_windows",
         help_text="Leave empty to freeze every team.",
+    )
+    origin = models.CharField(
+        max_length=20,
+        choices=FreezeOrigin.choices,
+        default="manual",
+        editable=False,
+        help_text="Error-budget freezes are set and ended by Relcal; the error-budget gate, not "
+        "the freeze rules, decides which releases they stop (fixes and security items ship).",
     )
     sequence = models.PositiveIntegerField(default=0, editable=False)  # see Release.sequence
     # A freeze set at short notice is announced when it is set (see releases/reminders.py).

@@ -215,8 +215,15 @@ def deployment_report(
     environment = Environment.objects.select_for_update().get(pk=environment.pk)
     if not version and release is not None:
         version = release.version
+    now = timezone.now()
     deployment = Deployment(
-        environment=environment, release=release, version=version, note=note, deployed_by=actor
+        environment=environment,
+        release=release,
+        version=version,
+        note=note,
+        deployed_by=actor,
+        deployed_at=now,
+        finished_at=now,
     )
     rules.full_clean(deployment)
     deployment.save()
