@@ -7,4 +7,6 @@ class ReliabilityConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Each part wires itself in its own ``connect()``: the error-budget policy (gate,
+        # freezes, overrides), the post-release watch, the pages' Home section and the metrics.
         pass
