@@ -292,6 +292,26 @@ if 2 * max(EMAIL_TIMEOUT, RELCAL_WEBHOOK_TIMEOUT) > RELCAL_REMINDER_CLAIM_TIMEOU
         "RELCAL_WEBHOOK_TIMEOUT."
     )
 
+# --- Reliability: SLOs, error budgets, the post-release watch -----------------------------
+# The Prometheus server SLOs read their SLI from unless they name their own; the bearer token
+# is read from RELCAL_PROMETHEUS_TOKEN_FILE (or RELCAL_PROMETHEUS_TOKEN).
+RELCAL_PROMETHEUS_URL = env("RELCAL_PROMETHEUS_URL")
+RELCAL_PROMETHEUS_TOKEN = env("RELCAL_PROMETHEUS_TOKEN")
+RELCAL_PROMETHEUS_TIMEOUT = env_int("RELCAL_PROMETHEUS_TIMEOUT", 5, low=1, high=60)
+# How often the workers evaluate every SLO (seconds).
+RELCAL_SLO_EVALUATION_SECONDS = env_int("RELCAL_SLO_EVALUATION_SECONDS", 60, low=10)
+# The error-budget policy of teams without one of their own (Google's example policy): below
+# this share of budget left an SLO is at risk; when it is spent, releases touching the service
+# are blocked ("block") except those whose scope is only fixes and security items, or only
+# warned ("warn"); and an error-budget freeze goes on the calendar.
+RELCAL_ERROR_BUDGET_AT_RISK_BELOW = env_int("RELCAL_ERROR_BUDGET_AT_RISK_BELOW", 25, high=100)
+RELCAL_ERROR_BUDGET_WHEN_EXHAUSTED = env("RELCAL_ERROR_BUDGET_WHEN_EXHAUSTED", "block")
+if RELCAL_ERROR_BUDGET_WHEN_EXHAUSTED not in ("block", "warn"):
+    raise ImproperlyConfigured("RELCAL_ERROR_BUDGET_WHEN_EXHAUSTED must be block or warn.")
+RELCAL_ERROR_BUDGET_FREEZE = env_bool("RELCAL_ERROR_BUDGET_FREEZE", True)
+# How long after a production deployment succeeds its services' SLOs are watched (minutes).
+RELCAL_WATCH_MINUTES = env_int("RELCAL_WATCH_MINUTES", 120, low=1, high=7 * 24 * 60)
+
 # --- Audit trail --------------------------------------------------------------------------
 # Behind a proxy, the header holding the client's address (its last entry is used), e.g.
 # X-Forwarded-For; empty: REMOTE_ADDR.
