@@ -13,9 +13,9 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.http import HttpRequest
+from django.utils import timezone
 
 from relcal.admin.service_admin import (
-    ReadOnlyAdmin,
     ReadOnlyInline,
     ServiceInline,
     ServiceModelAdmin,
@@ -25,7 +25,14 @@ from relcal.errors import Conflict
 
 from . import permissions as perms
 from . import services
-from .models import Booking, Deployment, Environment, MaintenanceWindow, WaitlistEntry
+from .models import (
+    Booking,
+    Deployment,
+    DeploymentOutcome,
+    Environment,
+    MaintenanceWindow,
+    WaitlistEntry,
+)
 
 
 def _books(request: HttpRequest) -> bool:
@@ -81,7 +88,7 @@ class MaintenanceInline(ServiceInline):
 
 class DeploymentInline(ReadOnlyInline):
     model = Deployment
-    fields = ("deployed_at", "version", "release", "deployed_by", "note")
+    fields = ("deployed_at", "version", "release", "outcome", "deployed_by", "note")
     readonly_fields = fields
     verbose_name_plural = "deployment history"
     max_num = 0
@@ -265,15 +272,87 @@ class MaintenanceWindowAdmin(ServiceModelAdmin):
         services.maintenance_window_delete(actor=request.user, window=obj)
 
 
-@admin.register(Deployment)
-class DeploymentAdmin(ReadOnlyAdmin):
-    """What CI reported, newest first: history, written by ``deployment_report`` only."""
+DEPLOYMENT_FIELDS = (
+    "environment",
+    "release",
+    "candidate",
+    "version",
+    "strategy",
+    "planned_steps",
+    "deployed_at",
+    "finished_at",
+    "outcome",
+    "rollback_of",
+    "move_release",
+    "note",
+)
+DEPLOYMENT_HISTORY = ("deployed_by", "steps", "client_id", "updated_at")
 
-    list_display = ("environment", "version", "release", "deployed_at", "deployed_by", "note")
-    list_filter = ("environment", "release__team")
-    search_fields = ("version", "note", "release__name", "environment__name")
+
+@admin.register(Deployment)
+class DeploymentAdmin(ServiceModelAdmin):
+    """What pipelines reported, newest first: history, written by the deployment services only.
+
+    Release managers record a deployment by hand here (one that is over: started and finished
+    in the past, succeeded or failed) through ``deployment_record``, with everything it moves
+    (current deployment, release, rollback rehearsal). Nobody changes or deletes one.
+    """
+
+    list_display = (
+        "environment",
+        "version",
+        "release",
+        "strategy",
+        "outcome",
+        "deployed_at",
+        "finished_at",
+        "deployed_by",
+    )
+    list_filter = ("environment", "outcome", "strategy", "release__team")
+    search_fields = ("version", "note", "client_id", "release__name", "environment__name")
     date_hierarchy = "deployed_at"
     list_select_related = ("environment", "release", "deployed_by")
+    autocomplete_fields = ("release",)
+    raw_id_fields = ("candidate", "rollback_of")
+    fields = (*DEPLOYMENT_FIELDS, *DEPLOYMENT_HISTORY)
+    service_fields = DEPLOYMENT_FIELDS
+    actions = []
+
+    def get_readonly_fields(self, request, obj=None):
+        return DEPLOYMENT_HISTORY if obj is None else self.fields
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is None:
+            # Empty: the build's version, else the release's (as the service decides).
+            form.base_fields["version"].required = False
+            form.base_fields["version"].help_text = "Leave empty for the release's version."
+            form.base_fields["outcome"].choices = [
+                (DeploymentOutcome.SUCCEEDED, "Succeeded"),
+                (DeploymentOutcome.FAILED, "Failed"),
+            ]
+        return form
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        initial.setdefault("finished_at", timezone.now())
+        return initial
+
+    def has_add_permission(self, request) -> bool:
+        return perms.is_release_manager(request.user)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def service_create(self, request, data):
+        data = {**data, "planned_steps": data.get("planned_steps") or []}
+        try:
+            return services.deployment_record(actor=request.user, **data)
+        except Conflict as error:
+            raise _as_form_error(error) from error
 
 
 @admin.register(WaitlistEntry)

@@ -6,12 +6,14 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 from django_filters import rest_framework as filters
 
-from releases.models import Team
+from releases.models import Release, Team
+from releases.selectors import visible_release_q
 
 from .models import (
     Booking,
     BookingState,
     Deployment,
+    DeploymentOutcome,
     Environment,
     EnvironmentKind,
     MaintenanceWindow,
@@ -100,9 +102,31 @@ class MaintenanceFilter(OverlapFilter):
         fields = ["environment", "start", "end"]
 
 
+def _visible_releases(request) -> QuerySet:
+    user = getattr(request, "user", None)
+    return Release.objects.filter(visible_release_q(user)) if user else Release.objects.none()
+
+
 class DeploymentFilter(filters.FilterSet):
     environment = _slugs("environment", "Environment slug; comma-separate several.")
+    # Only a release the reader may see (another is "not a valid choice", like a missing one):
+    # its deployments would show how often a private release was deployed.
+    release = filters.ModelChoiceFilter(
+        queryset=_visible_releases, help_text="Release id: that release's deployments."
+    )
+    outcome = filters.MultipleChoiceFilter(
+        choices=DeploymentOutcome.choices, help_text="Outcome; repeat for several."
+    )
+    in_progress = filters.BooleanFilter(
+        method="filter_in_progress", help_text="Only running deployments (or, false, finished)."
+    )
 
     class Meta:
         model = Deployment
-        fields = ["environment", "release"]
+        fields = ["environment", "release", "outcome", "in_progress"]
+
+    def filter_in_progress(self, queryset, name, value):
+        if value is None:
+            return queryset
+        running = Q(outcome=DeploymentOutcome.IN_PROGRESS)
+        return queryset.filter(running if value else ~running)

@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import BooleanField, Case, Q, QuerySet, Subquery, Value, When
+from django.db.models import BooleanField, Case, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
 from releases.models import Team
 from releases.selectors import visible_release_q
 
-from .models import HOLDING, Booking, Environment, MaintenanceWindow
+from .models import HOLDING, Booking, Deployment, Environment, MaintenanceWindow
 
 # Rows read by the first step of the free-slot walk (usually the next gap is a few bookings
 # away), doubled at each further step up to a cap; and how many steps before it gives up.
@@ -224,6 +224,21 @@ def with_release_visibility(queryset: QuerySet, user, prefix: str = "release__")
         release_visible=Case(
             When(visible, then=Value(True)), default=Value(False), output_field=BooleanField()
         )
+    )
+
+
+def deployments(user) -> QuerySet:
+    """Deployments with what their rows show (environment, release, build, who, the rollbacks
+    of each) in a fixed number of queries, the release hidden from readers who may not see it
+    (``release_visible``). Newest first."""
+    rollbacks = Deployment.objects.only("id", "rollback_of_id", "outcome").order_by(
+        "deployed_at", "id"
+    )
+    return with_release_visibility(
+        Deployment.objects.select_related("environment", "release", "candidate", "deployed_by")
+        .prefetch_related(Prefetch("rollbacks", queryset=rollbacks))
+        .order_by("-deployed_at", "-id"),
+        user,
     )
 
 

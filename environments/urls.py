@@ -17,6 +17,7 @@ urlpatterns = [
     path("waitlist/", views.waitlist_join, name="waitlist-join"),
     path("waitlist/<int:pk>/withdraw/", views.waitlist_withdraw, name="waitlist-withdraw"),
     path("<slug:slug>/", views.environment_detail, name="detail"),
+    path("<slug:slug>/deployments/", views.environment_deployments, name="deployments"),
     path("<slug:slug>/rules/", views.rules_edit, name="rules"),
     path("<slug:slug>/maintenance/", views.maintenance_add, name="maintenance-add"),
     path(

@@ -37,6 +37,19 @@ def can_transition_release(user, release: Release) -> bool:
     return user.has_perm("releases.transition_release") or release.manager_id == user.pk
 
 
+def can_record_rehearsal(user, release: Release) -> bool:
+    """A rollback rehearsal is a fact a pipeline reports (a rollback deployment outside
+    production): release managers, the release's manager and engineers of any team, as for
+    reporting deployments. Callers check that the user may see the release."""
+    if not user.is_authenticated:
+        return False
+    return (
+        user.has_perm("releases.change_release")
+        or release.manager_id == user.pk
+        or user.teams.exists()
+    )
+
+
 def can_edit_scope(user, release: Release) -> bool:
     """Release managers, and the owning team's engineers, who know the tickets best."""
     return can_edit_release(user, release) or is_team_member(user, release.team)

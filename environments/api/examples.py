@@ -200,6 +200,164 @@ DEPLOYMENT = OpenApiExample(
         "note": "Pipeline #8812",
     },
 )
+DEPLOYMENT_OVER = OpenApiExample(
+    "CI: report a deployment that is over (failed)",
+    request_only=True,
+    value={
+        "environment": "qa",
+        "release": 17,
+        "version": "4.3.0-rc.2",
+        "outcome": "failed",
+        "deployed_at": "2027-03-02T13:05:00Z",
+        "finished_at": "2027-03-02T13:09:30Z",
+        "client_id": "gitlab-pipeline-8812-qa",
+        "note": "Migrations timed out",
+    },
+)
+DEPLOYMENT_START = OpenApiExample(
+    "CI: start a canary in production",
+    request_only=True,
+    value={
+        "environment": "prod",
+        "release": 17,
+        "candidate": 41,
+        "strategy": "canary",
+        "planned_steps": [5, 25, 100],
+        "outcome": "in_progress",
+        "client_id": "gitlab-pipeline-8812-prod",
+    },
+)
+_RUNNING = {
+    "id": 230,
+    "environment": "prod",
+    "version": "4.3.0-rc.2",
+    "release": 17,
+    "release_name": "Payments 4.3",
+    "candidate": 41,
+    "candidate_version": "4.3.0-rc.2",
+    "strategy": "canary",
+    "strategy_label": "Canary",
+    "planned_steps": [5, 25, 100],
+    "steps": [],
+    "outcome": "in_progress",
+    "outcome_label": "In progress",
+    "in_progress": True,
+    "deployed_at": "2027-03-03T09:00:00Z",
+    "finished_at": None,
+    "deployed_by": "ci-payments",
+    "note": "",
+    "client_id": "gitlab-pipeline-8812-prod",
+    "rollback_of": None,
+    "rollbacks": [],
+    "move_release": True,
+    "updated_at": "2027-03-03T09:00:00Z",
+}
+DEPLOYMENT_STARTED = OpenApiExample(
+    "Started (201; a retry with the same client_id answers 200 with the same deployment)",
+    response_only=True,
+    status_codes=["201"],
+    value=_RUNNING,
+)
+DEPLOYMENT_RUNNING = OpenApiExample(
+    "Another deployment of the environment is running",
+    response_only=True,
+    status_codes=["409"],
+    value={
+        "detail": "prod has a deployment in progress: 4.2.1 (Payments 4.2), started by "
+        "ci-payments at 2027-03-03 08:40 UTC (deployment #229). Finish it first.",
+        "deployment": {
+            "id": 229,
+            "environment": "prod",
+            "version": "4.2.1",
+            "release": 16,
+            "release_name": "Payments 4.2",
+            "outcome": "in_progress",
+            "deployed_by": "ci-payments",
+            "deployed_at": "2027-03-03T08:40:00Z",
+            "finished_at": None,
+        },
+    },
+)
+DEPLOYMENT_STEP = OpenApiExample("Canary at 25%", request_only=True, value={"percent": 25})
+DEPLOYMENT_STEPPED = OpenApiExample(
+    "Two steps reached",
+    response_only=True,
+    status_codes=["200"],
+    value=_RUNNING
+    | {
+        "steps": [
+            {"percent": 5, "at": "2027-03-03T09:01:00Z"},
+            {"percent": 25, "at": "2027-03-03T09:16:00Z"},
+        ],
+        "updated_at": "2027-03-03T09:16:00Z",
+    },
+)
+DEPLOYMENT_OVER_ALREADY = OpenApiExample(
+    "The deployment is over",
+    response_only=True,
+    status_codes=["409"],
+    value={
+        "detail": "Deployment #230 (4.3.0-rc.2 (Payments 4.3) to prod) is over: it finished at "
+        "2027-03-03 10:02 UTC as succeeded.",
+        "deployment": {
+            "id": 230,
+            "environment": "prod",
+            "version": "4.3.0-rc.2",
+            "release": 17,
+            "release_name": "Payments 4.3",
+            "outcome": "succeeded",
+            "deployed_by": "ci-payments",
+            "deployed_at": "2027-03-03T09:00:00Z",
+            "finished_at": "2027-03-03T10:02:00Z",
+        },
+    },
+)
+DEPLOYMENT_FINISH = OpenApiExample(
+    "Succeeded", request_only=True, value={"outcome": "succeeded", "note": "All pods healthy"}
+)
+DEPLOYMENT_FINISHED = OpenApiExample(
+    "Finished: prod now runs it, Payments 4.3 is released",
+    response_only=True,
+    status_codes=["200"],
+    value=_RUNNING
+    | {
+        "steps": [
+            {"percent": 5, "at": "2027-03-03T09:01:00Z"},
+            {"percent": 25, "at": "2027-03-03T09:16:00Z"},
+            {"percent": 100, "at": "2027-03-03T09:45:00Z"},
+        ],
+        "outcome": "succeeded",
+        "outcome_label": "Succeeded",
+        "in_progress": False,
+        "finished_at": "2027-03-03T10:02:00Z",
+        "note": "All pods healthy",
+        "updated_at": "2027-03-03T10:02:00Z",
+    },
+)
+DEPLOYMENT_ROLLBACK = OpenApiExample(
+    "Roll back to what ran before",
+    request_only=True,
+    value={"client_id": "gitlab-pipeline-8813-rollback", "note": "Error rate 4% after deploy"},
+)
+DEPLOYMENT_ROLLED_BACK_ALREADY = OpenApiExample(
+    "Rolled back already",
+    response_only=True,
+    status_codes=["409"],
+    value={
+        "detail": "Deployment #230 (4.3.0-rc.2 (Payments 4.3)) was rolled back already.",
+        "deployment": {
+            "id": 230,
+            "environment": "prod",
+            "version": "4.3.0-rc.2",
+            "release": 17,
+            "release_name": "Payments 4.3",
+            "outcome": "rolled_back",
+            "deployed_by": "ci-payments",
+            "deployed_at": "2027-03-03T09:00:00Z",
+            "finished_at": "2027-03-03T10:02:00Z",
+        },
+    },
+)
 RULES = OpenApiExample(
     "Longest booking 4 hours, a day's notice",
     request_only=True,

@@ -4,8 +4,9 @@ Serializers check the shape of input (types, lengths, known slugs and ids) and r
 every rule about bookings (overlaps, maintenance, booking rules, who may book for which team) is
 ``environments.services``' job, so the API answers exactly like the admin and the pages do. The
 platform's base ``Serializer`` (``relcal.api.serializers``) refuses naive datetimes, moments out
-of range and NUL characters before anything reaches the database. One module for the app's five
-resources, like every app's ``api/serializers.py``.
+of range and NUL characters before anything reaches the database. Deployments have their own
+module, ``deployments`` (a start, steps, a finish and rollbacks); this one keeps what an
+environment shows of its current deployment.
 """
 
 from __future__ import annotations
@@ -127,38 +128,7 @@ class TeamSummarySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-# --- Deployments ----------------------------------------------------------------------------
-
-
-class DeploymentSerializer(HidesInvisibleRelease, Serializer):
-    environment = _environment_field()
-    release = _release_field()
-    release_name = serializers.CharField(
-        source="release.name", read_only=True, allow_null=True, default=None
-    )
-    deployed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-
-    class Meta:
-        model = Deployment
-        fields = [
-            "id",
-            "environment",
-            "version",
-            "release",
-            "release_name",
-            "note",
-            "deployed_at",
-            "deployed_by",
-        ]
-        read_only_fields = ["id", "deployed_at", "deployed_by"]
-        extra_kwargs = {
-            "version": {
-                "default": "",
-                "allow_blank": True,
-                "help_text": "What now runs there, e.g. a tag or build number; leave empty to "
-                "use the release's version.",
-            }
-        }
+# --- Deployments (what runs on an environment; the deployments themselves: ``deployments``) --
 
 
 class CurrentDeploymentSerializer(HidesInvisibleRelease, Serializer):

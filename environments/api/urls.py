@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from relcal.api.routers import Router
 
-from . import views
+from . import deployment_views, views
 
 router = Router()
 router.register("environments", views.EnvironmentViewSet, basename="environment")
@@ -13,6 +13,6 @@ router.register("waitlist", views.WaitlistViewSet, basename="waitlist-entry")
 router.register(
     "maintenance-windows", views.MaintenanceWindowViewSet, basename="maintenance-window"
 )
-router.register("deployments", views.DeploymentViewSet, basename="deployment")
+router.register("deployments", deployment_views.DeploymentViewSet, basename="deployment")
 router.register("deploy-checks", views.DeployCheckViewSet, basename="deploy-check")
 urlpatterns = router.urls

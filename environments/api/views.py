@@ -28,21 +28,19 @@ from rest_framework.response import Response
 from environments import selectors, services
 from environments.filters import (
     BookingFilter,
-    DeploymentFilter,
     EnvironmentFilter,
     MaintenanceFilter,
     WaitlistFilter,
 )
 from environments.models import (
     Booking,
-    Deployment,
     EnvironmentKind,
     MaintenanceWindow,
     WaitlistEntry,
 )
 from relcal.api.filters import FILTERS
 from relcal.api.views import ID, NOT_FOUND, SLUG, call_service
-from releases import gates
+from releases import gates, metrics
 
 from . import examples as ex
 from . import serializers as s
@@ -292,7 +290,7 @@ class WaitlistViewSet(
         return Response(self.get_serializer(entry).data)
 
 
-# --- Maintenance windows and deployments -----------------------------------------------------
+# --- Maintenance windows (deployments: ``deployment_views``) ----------------------------------
 
 
 @extend_schema_view(
@@ -332,42 +330,6 @@ class MaintenanceWindowViewSet(
         services.maintenance_window_delete(actor=self.request.user, window=instance)
 
 
-@extend_schema_view(
-    create=extend_schema(
-        description="Report that a version (of a release) is now deployed to an environment, "
-        "as a CI pipeline does after deploying; the environment's current deployment moves "
-        "to it.",
-        examples=[ex.DEPLOYMENT],
-        responses={201: s.DeploymentSerializer, **ERRORS},
-    ),
-)
-class DeploymentViewSet(
-    mixins.CreateModelMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,
-):
-    """What was deployed where, newest first."""
-
-    serializer_class = s.DeploymentSerializer
-    filter_backends = FILTERS
-    filterset_class = DeploymentFilter
-    ordering_fields = ["deployed_at"]
-    ordering = ["-deployed_at", "-id"]
-    lookup_value_regex = ID
-
-    def get_queryset(self):
-        return selectors.with_release_visibility(
-            Deployment.objects.select_related("environment", "release", "deployed_by"),
-            self.request.user,
-        )
-
-    def perform_create(self, serializer: s.DeploymentSerializer) -> None:
-        serializer.instance = call_service(
-            services.deployment_report, actor=self.request.user, **serializer.validated_data
-        )
-
-
 # --- The deploy check ---------------------------------------------------------------------------
 
 
@@ -401,6 +363,7 @@ class DeployCheckViewSet(viewsets.GenericViewSet):
         readiness = gates.readiness(release, user=request.user)
         required = environment.kind == EnvironmentKind.PROD
         verdict = readiness.verdict
+        metrics.verdict_answered(verdict, source="deploy_check")
         blocking = readiness.blocking() if required else []
         if blocking:
             reasons = "; ".join(f"{row.gate.label}: {row.result.reason}" for row in blocking)

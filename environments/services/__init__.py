@@ -3,8 +3,8 @@
 Admin, API, pages and tasks call these; they never save these rows themselves. Keyword-only
 arguments, ``actor`` first; refusals are ``ValidationError`` keyed by field,
 ``PermissionDenied``, or ``relcal.errors.Conflict`` (HTTP 409) when another booking holds the
-slot. Split by subject: ``bookings``, ``waitlist``, ``inventory`` (environments, maintenance,
-deployments); ``_rules`` holds the checks they share.
+slot. Split by subject: ``bookings``, ``waitlist``, ``inventory`` (environments, maintenance),
+``deployments`` (rollouts, steps, finishes, rollbacks); ``_rules`` holds the checks they share.
 """
 
 from __future__ import annotations
@@ -17,11 +17,18 @@ from .bookings import (
     booking_extend,
     booking_release,
 )
+from .deployments import (
+    deployment_finish,
+    deployment_record,
+    deployment_report,
+    deployment_rollback,
+    deployment_start,
+    deployment_step,
+)
 from .inventory import (
     ENVIRONMENT_FIELDS,
     MAINTENANCE_FIELDS,
     OWNER_FIELDS,
-    deployment_report,
     environment_create,
     environment_delete,
     environment_update,
@@ -41,7 +48,12 @@ __all__ = [
     "booking_expire_due",
     "booking_extend",
     "booking_release",
+    "deployment_finish",
+    "deployment_record",
     "deployment_report",
+    "deployment_rollback",
+    "deployment_start",
+    "deployment_step",
     "environment_create",
     "environment_delete",
     "environment_update",

@@ -1,4 +1,5 @@
-"""Environments themselves: inventory, booking rules, maintenance windows, deployments."""
+"""Environments themselves: inventory, booking rules and maintenance windows (deployments:
+``deployments``)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,10 @@ from django.utils import timezone
 
 from relcal import audit
 from relcal.times import require_aware
-from releases.models import Release
 
 from .. import permissions as perms
 from .. import selectors
-from ..models import HOLDING, Deployment, Environment, MaintenanceWindow
+from ..models import HOLDING, Environment, MaintenanceWindow
 from . import _rules as rules
 from .waitlist import promote_waitlist
 
@@ -189,46 +189,3 @@ def maintenance_window_delete(*, actor, window: MaintenanceWindow) -> None:
     )
     window.delete()
     promote_waitlist(environment)
-
-
-# --- Deployments -----------------------------------------------------------------------------
-
-
-@transaction.atomic
-def deployment_report(
-    *,
-    actor,
-    environment: Environment,
-    version: str,
-    release: Release | None = None,
-    note: str = "",
-) -> Deployment:
-    """Record that ``version`` (of ``release``) now runs on ``environment``, as CI reports it.
-
-    The environment's current deployment moves to it. An empty version means the release's.
-    """
-    perms.require(
-        perms.can_report_deployment(actor, environment),
-        "Only members of a team (and release managers) can report deployments.",
-    )
-    # Reports for one environment are applied one at a time, so the latest one stays current.
-    environment = Environment.objects.select_for_update().get(pk=environment.pk)
-    if not version and release is not None:
-        version = release.version
-    now = timezone.now()
-    deployment = Deployment(
-        environment=environment,
-        release=release,
-        version=version,
-        note=note,
-        deployed_by=actor,
-        deployed_at=now,
-        finished_at=now,
-    )
-    rules.full_clean(deployment)
-    deployment.save()
-    environment.current_deployment = deployment
-    environment.save(update_fields=["current_deployment", "updated_at"])
-    # One event for the change: the new row, which the environment now points at.
-    rules.record_created(actor, "deployment.report", deployment)
-    return deployment

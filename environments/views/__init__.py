@@ -7,8 +7,9 @@ view checks permission before it reads input, so a user without it gets 403 on G
 alike. A service's ``ValidationError`` becomes form errors (status 400), its ``Conflict`` the
 conflict box of the booking form (status 409). Services are atomic: a refusal stores nothing.
 
-Split by subject: ``bookings`` (timeline, booking and waitlist forms, my bookings) and
-``environment`` (an environment's page, rules, maintenance).
+Split by subject: ``bookings`` (timeline, booking and waitlist forms, my bookings),
+``environment`` (an environment's page, rules, maintenance) and ``deployments`` (an
+environment's deployment history, the release page's "Deployments" panel).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .bookings import (
     waitlist_join,
     waitlist_withdraw,
 )
+from .deployments import environment_deployments
 from .environment import environment_detail, maintenance_add, maintenance_delete, rules_edit
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "booking_cancel",
     "booking_extend",
     "booking_release",
+    "environment_deployments",
     "environment_detail",
     "maintenance_add",
     "maintenance_delete",

@@ -28,6 +28,7 @@ from ..forms import (
 )
 from ..models import Environment, MaintenanceWindow, WaitlistState
 from .bookings import GET_OR_POST, with_when
+from .deployments import with_steps
 
 UPCOMING_SHOWN = 50
 
@@ -59,9 +60,10 @@ def _detail_response(
     environment = _environment(slug, user)
     now = timezone.now()
     can_manage = perms.can_manage_environment(user, environment)
-    deployments = selectors.with_release_visibility(
-        environment.deployments.select_related("release", "deployed_by"), user
-    )[:HISTORY_SHOWN]
+    # The newest; the environment's deployments page has them all.
+    deployments = with_steps(
+        selectors.deployments(user).filter(environment=environment)[:HISTORY_SHOWN]
+    )
     context: dict[str, Any] = {
         "environment": environment,
         "current": environment.current_deployment,

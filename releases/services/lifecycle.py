@@ -3,12 +3,13 @@ freeze and milestone rules that guard the go-live."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import ProtectedError
+from django.utils import timezone
 
 from relcal import audit
 from relcal.times import fmt, require_aware
@@ -20,6 +21,7 @@ from ..models import (
     ReleaseTransition,
     Team,
 )
+from ..selectors import visible_release_q
 from ._common import S, full_clean, milestone_after_go_live, snapshot, state_label
 from .freezes import freeze_windows_hit
 
@@ -254,3 +256,39 @@ def release_transition(
         step=step,
     )
     return step
+
+
+@transaction.atomic
+def release_rollback_rehearsed(*, actor, release: Release, on: date, evidence: str = "") -> Release:
+    """Record that the rollback of ``release`` was rehearsed on ``on`` (a day), e.g. by a
+    rollback deployment outside production; ``evidence`` says which (kept in the audit event).
+
+    The readiness gate "Rollback rehearsed" reads the date. An older rehearsal reported late
+    never moves it back: the release keeps its latest rehearsal.
+    """
+    release = Release.objects.select_for_update().get(pk=release.pk)
+    # The same answer as for a release that does not exist: its existence is private.
+    if not Release.objects.filter(visible_release_q(actor), pk=release.pk).exists():
+        raise ValidationError({"release": f'Invalid pk "{release.pk}" - object does not exist.'})
+    perms.require(
+        perms.can_record_rehearsal(actor, release),
+        "Only release managers, this release's manager and team members can report a "
+        "rollback rehearsal.",
+    )
+    if not isinstance(on, date) or isinstance(on, datetime):
+        raise ValidationError({"on": "Give the day of the rehearsal."})
+    if on > timezone.localdate():
+        raise ValidationError({"on": f"The rehearsal day {on} is in the future."})
+    before = release.rollback_rehearsed_on
+    if before is not None and before >= on:
+        return release
+    release.rollback_rehearsed_on = on
+    release.save(update_fields=["rollback_rehearsed_on", "updated_at"])
+    audit.record(
+        actor=actor,
+        action="release.rollback_rehearsed",
+        obj=release,
+        before={"rollback_rehearsed_on": audit.jsonable(before)},
+        after={"rollback_rehearsed_on": on.isoformat(), "evidence": evidence[:500]},
+    )
+    return release
