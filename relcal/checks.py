@@ -46,4 +46,13 @@ def check_production_settings(app_configs, **kwargs):
                 id="relcal.W004",
             )
         )
+    if settings.RELCAL_METRICS == "open":
+        problems.append(
+            Warning(
+                "/metrics is open to anyone who can reach Relcal; it names services, SLOs, "
+                "views and environments.",
+                hint="Set RELCAL_METRICS=token with RELCAL_METRICS_TOKEN_FILE, or leave it off.",
+                id="relcal.W005",
+            )
+        )
     return problems

@@ -89,6 +89,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Request latency and responses by view for /metrics (after whitenoise: not static files).
+    "relcal.metrics.RequestMetricsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -312,6 +314,19 @@ RELCAL_ERROR_BUDGET_FREEZE = env_bool("RELCAL_ERROR_BUDGET_FREEZE", True)
 # How long after a production deployment succeeds its services' SLOs are watched (minutes).
 RELCAL_WATCH_MINUTES = env_int("RELCAL_WATCH_MINUTES", 120, low=1, high=7 * 24 * 60)
 
+# --- Relcal's own metrics: /metrics for Prometheus ------------------------------------------
+# off: 404; open: anyone who reaches it (development, or a port only Prometheus reaches); token:
+# only with `Authorization: Bearer <RELCAL_METRICS_TOKEN>` (or RELCAL_METRICS_TOKEN_FILE).
+RELCAL_METRICS = env("RELCAL_METRICS", "open" if DEBUG else "off").strip().lower()
+if RELCAL_METRICS not in ("off", "open", "token"):
+    raise ImproperlyConfigured(f"RELCAL_METRICS must be off, open or token: {RELCAL_METRICS!r}.")
+RELCAL_METRICS_TOKEN = env("RELCAL_METRICS_TOKEN").strip()
+if RELCAL_METRICS == "token" and len(RELCAL_METRICS_TOKEN) < 16:
+    raise ImproperlyConfigured(
+        "RELCAL_METRICS=token needs RELCAL_METRICS_TOKEN (or RELCAL_METRICS_TOKEN_FILE) of at "
+        "least 16 characters, e.g. from `openssl rand -hex 32`."
+    )
+
 # --- Audit trail --------------------------------------------------------------------------
 # Behind a proxy, the header holding the client's address (its last entry is used), e.g.
 # X-Forwarded-For; empty: REMOTE_ADDR.
@@ -325,7 +340,8 @@ SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Load balancers and Prometheus reach these over the internal network, in plain http.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 X_FRAME_OPTIONS = "DENY"
 
 LOGGING = {

@@ -13,7 +13,7 @@ from environments.api.urls import router as environments_api
 from releases.api.urls import router as releases_api
 from reliability.api.urls import router as reliability_api
 
-from . import home, views
+from . import home, metrics, views
 from .api.routers import api_root_view
 
 API_ROUTERS = (releases_api, calendars_api, approvals_api, environments_api, reliability_api)
@@ -37,6 +37,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", metrics.view, name="metrics"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("", include("calendars.urls")),
 ]

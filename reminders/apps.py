@@ -10,6 +10,7 @@ class RemindersConfig(AppConfig):
     verbose_name = "Reminders"
 
     def ready(self) -> None:
-        from . import registry, tasks  # noqa: F401  (tasks: registers the Celery tasks)
+        from . import metrics, registry, tasks  # noqa: F401  (tasks: registers the Celery tasks)
 
         registry.autodiscover()
+        metrics.register()  # /metrics: the deliveries by kind and state

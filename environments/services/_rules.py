@@ -17,7 +17,7 @@ from relcal.errors import Conflict
 from relcal.times import fmt, fmt_minutes, fmt_window, require_aware
 from releases.models import Team
 
-from .. import selectors
+from .. import metrics, selectors
 from ..models import HOLDING, Booking, Environment
 
 # Clocks of CI runners and laptops drift; a start this far in the past still counts as "now".
@@ -167,6 +167,7 @@ def conflict(
     exclude: Booking | None = None,
 ) -> Conflict:
     """A Conflict naming ``holder`` and offering the next free slot as long as the one asked."""
+    metrics.booking_conflict(environment)
     duration = end - start
     suggested_start = selectors.next_free_slot(environment, start, duration, exclude=exclude)
     if suggested_start is None:
@@ -218,6 +219,7 @@ def lost_race(environment: Environment, start: datetime, end: datetime, **kwargs
     """The Conflict for a booking the exclusion constraint refused."""
     winner = selectors.holder(environment, start, end, **kwargs)
     if winner is None:  # taken and let go again in the meantime
+        metrics.booking_conflict(environment)
         return Conflict(
             f"{environment} was booked by someone else at the same moment; try again.",
             details={"conflict": None, "suggested": None},

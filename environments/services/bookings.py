@@ -19,8 +19,8 @@ from relcal.errors import Conflict
 from relcal.times import fmt, require_aware
 from releases.models import Release, Team
 
+from .. import metrics, selectors
 from .. import permissions as perms
-from .. import selectors
 from ..models import HOLDING, Booking, BookingState, Environment
 from . import _rules as rules
 from .waitlist import promote_waitlist
@@ -201,6 +201,7 @@ def booking_extend(*, actor, booking: Booking, end: datetime) -> Booking:
 
 def _extend_conflict(booking: Booking, holder: Booking) -> Conflict:
     """Names the booking in the way; what it offers is the latest end that still fits."""
+    metrics.booking_conflict(booking.environment)
     if holder.start > booking.end:
         offer = f"this booking can be extended until {fmt(holder.start)}"
     else:

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 
 from relcal.api.filters import FILTERS
 from relcal.api.views import ERRORS, ID, NO_PUT, NOT_FOUND, SLUG, WRITE_ERRORS, call_service
-from releases import gates, selectors, services
+from releases import gates, metrics, selectors, services
 from releases.filters import (
     DependencyFilter,
     FreezeWindowFilter,
@@ -203,7 +203,9 @@ class ReleaseViewSet(viewsets.ModelViewSet):
         its state, why, and where to look. Approved needs the gates not about the deployment;
         deploying needs GO."""
         release = self.get_object()
-        return Response(s.ReadinessSerializer(gates.readiness(release, user=request.user)).data)
+        readiness = gates.readiness(release, user=request.user)
+        metrics.verdict_answered(readiness.verdict, source="readiness_api")
+        return Response(s.ReadinessSerializer(readiness).data)
 
     @extend_schema(responses={200: s.ReleaseTransitionSerializer(many=True), **NOT_FOUND})
     @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
