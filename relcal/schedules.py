@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 
@@ -27,6 +28,13 @@ SCHEDULES = [
         every_seconds=60,
         description="Creates the due reminders (milestones, sign-offs, bookings), expires "
         "overdue bookings and hands the deliveries to the workers.",
+    ),
+    Schedule(
+        name="Reliability: evaluate SLOs",
+        task="reliability.evaluate_slos",
+        every_seconds=settings.RELCAL_SLO_EVALUATION_SECONDS,
+        description="Reads every SLO's source (Prometheus or pushed measurements) and stores "
+        "its SLI, error budget, burn rates, state and alert (RELCAL_SLO_EVALUATION_SECONDS).",
     ),
 ]
 
