@@ -1,6 +1,6 @@
 """What a release's evidence holds, row by row, for the page and the JSON and CSV downloads
 (``approvals.views``): sign-offs, builds with their check reports, waivers, and audit events
-with the links of the hash chain.
+with the links of the hash chain; and the records other apps register (``register_records``).
 
 CSV cells are data: text that a spreadsheet would run as a formula gets a leading apostrophe,
 except in event rows, which stay exact so their hashes can be recomputed.
@@ -9,6 +9,8 @@ except in event rows, which stay exact so their hashes can be recomputed.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Prefetch
@@ -198,5 +200,66 @@ EXTRA_COLUMNS = tuple(
 CSV_COLUMNS = (*SIGNOFF_COLUMNS, *EVENT_COLUMNS, *EXTRA_COLUMNS)
 
 
+# --- Records other apps add to a release's evidence -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Records:
+    """A kind of record another app keeps about a release (e.g. reliability's post-release
+    watches): ``rows(release)`` answers its rows, oldest first, in a fixed number of queries;
+    each row a dict over ``columns`` (JSON values; lists and dicts are JSON text in the CSV)."""
+
+    name: str  # the CSV's record type and the JSON's key, e.g. "deployment_watch"
+    title: str  # the page's heading, e.g. "Post-release watches"
+    columns: tuple[str, ...]
+    rows: Callable[[Release], list[dict[str, Any]]]
+
+
+_records: dict[str, Records] = {}
+
+
+def register_records(
+    name: str,
+    *,
+    title: str,
+    columns: tuple[str, ...],
+    rows: Callable[[Release], list[dict[str, Any]]],
+) -> None:
+    """Add a kind of record to every release's evidence page, JSON and CSV (registering the
+    same name again replaces it)."""
+    _records[name] = Records(name, title, tuple(columns), rows)
+
+
+def registered_records() -> list[Records]:
+    return list(_records.values())
+
+
+def other_records(release: Release) -> list[tuple[Records, list[dict[str, Any]], list[list]]]:
+    """Each registered kind of record with its rows for ``release``, and the rows' cells as
+    the page shows them (lists and dicts as JSON text)."""
+    out = []
+    for records in registered_records():
+        rows = records.rows(release)
+        cells = [
+            [
+                json_cell(v) if isinstance(v, list | dict) else v
+                for v in map(row.get, records.columns)
+            ]
+            for row in rows
+        ]
+        out.append((records, rows, cells))
+    return out
+
+
+def csv_columns() -> tuple[str, ...]:
+    """``CSV_COLUMNS``, then the registered records' columns not among them, each once."""
+    extra = (column for records in registered_records() for column in records.columns)
+    return tuple(dict.fromkeys((*CSV_COLUMNS, *extra)))
+
+
+def csv_cell(value: Any) -> Any:
+    return json_cell(value) if isinstance(value, list | dict) else data_cell(value)
+
+
 def record(writer, record: str, row: dict[str, Any]) -> str:
-    return writer.writerow([record, *(data_cell(row.get(c, "")) for c in CSV_COLUMNS)])
+    return writer.writerow([record, *(csv_cell(row.get(c, "")) for c in csv_columns())])

@@ -104,6 +104,8 @@ def _evidence(request: HttpRequest, pk: int) -> dict[str, Any]:
         "events": [evidence.event_row(values) for values in events],
         "head": evidence.chain_head(),
         "generated_at": timezone.now(),
+        # What other apps keep about the release (e.g. post-release watches).
+        "other_records": evidence.other_records(release),
     }
 
 
@@ -156,6 +158,7 @@ def release_evidence_json(request: HttpRequest, pk: int) -> HttpResponse:
         ],
         "events": data["events"],
         "chain_head": data["head"],
+        **{records.name: rows for records, rows, _ in data["other_records"]},
     }
     response = JsonResponse(body, json_dumps_params={"indent": 2, "ensure_ascii": False})
     response["Content-Disposition"] = f'attachment; filename="evidence-release-{pk}.json"'
@@ -167,7 +170,8 @@ def release_evidence_json(request: HttpRequest, pk: int) -> HttpResponse:
 def release_evidence_csv(request: HttpRequest, pk: int) -> HttpResponse:
     data = _evidence(request, pk)
     writer = csv.writer(evidence.Echo())
-    lines = [writer.writerow(["record", *evidence.CSV_COLUMNS])]
+    columns = evidence.csv_columns()
+    lines = [writer.writerow(["record", *columns])]
     for signoff in data["signoffs"]:
         lines.append(evidence.record(writer, "signoff", evidence.signoff_row(signoff)))
     for candidate in data["candidates"]:
@@ -179,8 +183,12 @@ def release_evidence_csv(request: HttpRequest, pk: int) -> HttpResponse:
             lines.append(evidence.record(writer, "check", evidence.check_row(report, candidate)))
         for waiver in candidate.waivers.all():
             lines.append(evidence.record(writer, "waiver", evidence.waiver_row(waiver, candidate)))
+    for records, rows, _ in data["other_records"]:
+        lines.extend(evidence.record(writer, records.name, row) for row in rows)
     blank_signoffs = [""] * len(evidence.SIGNOFF_COLUMNS)
-    blank_extra = [""] * len(evidence.EXTRA_COLUMNS)
+    blank_extra = [""] * (
+        len(columns) - len(evidence.SIGNOFF_COLUMNS) - len(evidence.EVENT_COLUMNS)
+    )
     for event in data["events"]:
         # Verbatim: an auditor re-computes each event's hash from these cells.
         cells = [evidence.json_cell(v) if c in ("before", "after") else v for c, v in event.items()]

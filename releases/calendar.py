@@ -24,6 +24,7 @@ from calendars.sources import CANCELLED_KEPT, FeedQuery, Fingerprint, latest
 from . import gates
 from .models import (
     DeploymentStrategy,
+    FreezeOrigin,
     FreezeWindow,
     Milestone,
     MilestoneKind,
@@ -311,6 +312,12 @@ def freeze_event(freeze: FreezeWindow) -> FeedEvent:
     scope = freeze.team.name if freeze.team_id else "All teams"
     url = reverse("releases:freezes")
     lines = [f"No go-live may be scheduled in this window ({freeze.scope_label})."]
+    if freeze.origin == FreezeOrigin.ERROR_BUDGET:
+        lines = [
+            f"Error-budget freeze ({freeze.scope_label}), set by Relcal while a service's error "
+            "budget is spent: releases whose scope is only fixes and security items still ship. "
+            "It ends when the budget is back above the team's at-risk threshold."
+        ]
     if freeze.reason:
         lines += ["", freeze.reason]
     lines += ["", f"Freeze windows: {settings.SITE_URL}{url}"]

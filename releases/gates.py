@@ -129,6 +129,13 @@ class Gate:
     deployment: bool  # about the deployment itself: not needed to reach approved
     order: int
     fingerprint: Fingerprint | None = None
+    # Who lets this gate pass instead of a change-advisory-board waiver ("an SRE override"),
+    # or empty: the board may waive it.
+    waived_by: str = ""
+
+    @property
+    def waivable(self) -> bool:
+        return not self.waived_by
 
 
 _gates: dict[str, Gate] = {}
@@ -143,11 +150,13 @@ def register_gate(
     deployment: bool = False,
     order: int = 100,
     fingerprint: Fingerprint | None = None,
+    waived_by: str = "",
 ) -> None:
     """Add a gate (again under the same name: replace it). ``evaluate`` must answer for every
     release it is given, in a fixed number of queries; ``fingerprint`` (see ``Fingerprint``)
-    must change whenever an answer would."""
-    _gates[name] = Gate(name, label, evaluate, deployment, order, fingerprint)
+    must change whenever an answer would. ``waived_by`` names who lets it pass instead of the
+    change advisory board (whose waivers then do not apply to it)."""
+    _gates[name] = Gate(name, label, evaluate, deployment, order, fingerprint, waived_by)
 
 
 def register_waivers(name: str, source: Waivers, *, fingerprint: Fingerprint | None = None) -> None:

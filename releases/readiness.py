@@ -16,6 +16,7 @@ from . import gates
 from .gates import Context, GateResult, failed, passed, pending
 from .models import (
     DependencyKind,
+    FreezeOrigin,
     FreezeWindow,
     Release,
     ReleaseDependency,
@@ -104,10 +105,11 @@ def freezes(releases: Sequence[Release], ctx: Context) -> dict[int, GateResult]:
     starts = [release.window[0] for release in releases]
     ends = [release.window[1] for release in releases]
     teams = {release.team_id for release in releases}
+    # Error-budget freezes stop only what the error-budget gate (reliability) says they stop.
     windows = list(
-        FreezeWindow.objects.filter(start__lt=max(ends), end__gt=min(starts)).filter(
-            Q(team__isnull=True) | Q(team_id__in=teams)
-        )
+        FreezeWindow.objects.filter(start__lt=max(ends), end__gt=min(starts))
+        .filter(Q(team__isnull=True) | Q(team_id__in=teams))
+        .exclude(origin=FreezeOrigin.ERROR_BUDGET)
     )
     out = {}
     for release in releases:

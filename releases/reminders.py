@@ -16,7 +16,15 @@ from django.utils import timezone
 
 from reminders import registry, tasks
 
-from .models import FreezeWindow, Milestone, Release, ReleaseState, ReleaseTransition, Team
+from .models import (
+    FreezeOrigin,
+    FreezeWindow,
+    Milestone,
+    Release,
+    ReleaseState,
+    ReleaseTransition,
+    Team,
+)
 from .signals import transitioned
 
 MILESTONE_UPCOMING = "milestone.upcoming"
@@ -166,7 +174,11 @@ def freezes_starting(now: datetime, since: datetime) -> Iterator[registry.Remind
     notice = freeze_notice()
     window = Q(start__gt=since + notice, start__lte=now + notice)
     short_notice = Q(created_at__gt=since, created_at__lte=now, start__lte=now + notice)
-    for freeze in FreezeWindow.objects.filter(window | short_notice):  # one or two at most
+    # Error-budget freezes start when they are set: reliability's "budget.exhausted" says so.
+    freezes = FreezeWindow.objects.filter(window | short_notice).exclude(
+        origin=FreezeOrigin.ERROR_BUDGET
+    )
+    for freeze in freezes:  # one or two at most
         due = _freeze_due(freeze)
         if not since < due <= now:
             continue

@@ -236,6 +236,13 @@ def waiver_record(
     if row is None:
         names = ", ".join(g.name for g in gates.gates())
         raise ValidationError({"gate": f"Unknown gate “{gate}”; the gates are {names}."})
+    if not row.gate.waivable:
+        raise ValidationError(
+            {
+                "gate": f"{row.gate.label} is not waived by the change advisory board: "
+                f"{row.gate.waived_by} lets one release pass it."
+            }
+        )
     if row.result.state != gates.GateState.FAIL:
         raise ValidationError(
             {

@@ -10,10 +10,12 @@ from django.db import transaction
 from django.db.models import Q
 
 from relcal import audit
+from relcal.errors import Conflict
 from relcal.times import require_aware
 
 from .. import permissions as perms
 from ..models import (
+    FreezeOrigin,
     FreezeWindow,
     Team,
 )
@@ -21,9 +23,11 @@ from ._common import full_clean, snapshot, stored
 
 
 def freeze_windows_hit(team: Team, start: datetime, end: datetime) -> list[FreezeWindow]:
-    """Freeze windows (for everyone or for ``team``) overlapping ``[start, end)``."""
+    """Freeze windows (for everyone or for ``team``) overlapping ``[start, end)``. Error-budget
+    freezes are not among them: the error-budget gate decides what they stop."""
     return list(
         FreezeWindow.objects.filter(Q(team__isnull=True) | Q(team=team))
+        .exclude(origin=FreezeOrigin.ERROR_BUDGET)
         .filter(start__lt=end, end__gt=start)
         .select_related("team")
     )
@@ -52,9 +56,18 @@ def freeze_window_create(*, actor, **fields: Any) -> FreezeWindow:
     return freeze
 
 
+def _require_manual(freeze: FreezeWindow) -> None:
+    if freeze.origin == FreezeOrigin.ERROR_BUDGET:
+        raise Conflict(
+            f"“{freeze.name}” is an error-budget freeze: Relcal ends it when the budget is back "
+            "above its threshold. An SRE override lets one release pass meanwhile."
+        )
+
+
 @transaction.atomic
 def freeze_window_update(*, actor, freeze: FreezeWindow, **changes: Any) -> FreezeWindow:
     perms.require(perms.can_manage_freezes(actor), "Only release managers can set freezes.")
+    _require_manual(freeze)
     audit_before = audit.values(FreezeWindow.objects.get(pk=freeze.pk), FREEZE_FIELDS)
     before = stored(freeze, FREEZE_FEED_FIELDS)
     for field, value in changes.items():
@@ -73,6 +86,7 @@ def freeze_window_update(*, actor, freeze: FreezeWindow, **changes: Any) -> Free
 @transaction.atomic
 def freeze_window_delete(*, actor, freeze: FreezeWindow) -> None:
     perms.require(perms.can_manage_freezes(actor), "Only release managers can set freezes.")
+    _require_manual(freeze)
     audit.record(
         actor=actor, action="freeze_window.delete", obj=freeze, before=audit.values(freeze)
     )

@@ -35,10 +35,15 @@ def test_the_readiness_of_a_release_lists_every_gate(api, alice, ready):
         "blockers",
         "rollback",
         "freeze",
+        "error_budget",
         "booking",
     ]
     assert {gate["state"] for gate in body["gates"]} == {"pass"}
-    assert [g["name"] for g in body["gates"] if g["deployment"]] == ["freeze", "booking"]
+    assert [g["name"] for g in body["gates"] if g["deployment"]] == [
+        "freeze",
+        "error_budget",
+        "booking",
+    ]
 
 
 def test_a_failing_check_is_no_go_with_its_link(api, alice, ready, check):
