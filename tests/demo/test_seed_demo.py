@@ -22,7 +22,7 @@ from releases.models import (
     Team,
 )
 
-DEMO_USERS = ["admin", "manager", "product", "legal", "security", "alice", "bob", "cab"]
+DEMO_USERS = ["admin", "manager", "product", "legal", "security", "alice", "bob", "cab", "sre"]
 
 
 @pytest.fixture
@@ -136,6 +136,16 @@ def test_staging_is_taken_on_tuesday_afternoon_by_search(debug):
     assert search.start > timezone.now()
     assert search.state == "confirmed"
     assert Environment.objects.get(slug="prod").current_deployment.version == "4.1"
+
+
+def test_qa_shows_a_canary_step_by_step_and_a_rehearsed_rollback(debug):
+    seed()
+    canary = Deployment.objects.get(environment__slug="qa", strategy="canary")
+    assert [step["percent"] for step in canary.steps] == [10, 50, 100]
+    assert canary.outcome == "rolled_back"
+    rehearsal = canary.rollbacks.get()
+    assert (rehearsal.version, rehearsal.outcome) == ("4.1", "succeeded")
+    assert canary.release.rollback_rehearsed_on == timezone.localdate()
 
 
 def test_running_it_twice_leaves_the_same_data(debug):

@@ -37,6 +37,8 @@ from releases.models import (
     ScopeItem,
     Team,
 )
+from reliability import evaluation
+from reliability import services as reliability_services
 from reminders import webhooks
 from reminders.models import Delivery
 from tests.conftest import PASSWORD
@@ -147,6 +149,18 @@ def one_of_each(make_release, manager, admin, search, soon):
     webhooks.webhook_create(
         actor=admin, team=release.team, name="#payments", url="https://chat.example.com/hook"
     )
+    now = timezone.now()
+    service = reliability_services.service_create(actor=admin, team=release.team, name="API")
+    slo = reliability_services.slo_create(
+        actor=admin, service=service, name="availability", objective="99.9", source="pushed"
+    )
+    reliability_services.measurement_push(
+        actor=admin,
+        slo=slo,
+        measurements=[{"start": now - 2 * hour, "end": now - hour, "good": 9, "total": 10}],
+    )
+    evaluation.evaluate(slo)
+    reliability_services.budget_policy_create(actor=admin, team=release.team)
     return release
 
 

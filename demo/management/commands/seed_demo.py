@@ -27,6 +27,7 @@ from django.utils import timezone
 from approvals import services as approvals
 from approvals.models import DEFAULT_MEANING, Decision, Meaning
 from approvals.readiness import services as readiness
+from demo.reliability import seed_reliability
 from environments import services as environment_services
 from environments.models import Booking, Environment
 from releases import roles, services
@@ -79,6 +80,14 @@ USERS = [
         "Cabrera",
         roles.CHANGE_ADVISORY_BOARD,
         describe="change advisory board (waives a failing gate)",
+    ),
+    # The group reliability/migrations/0002_sre_role.py creates.
+    DemoUser(
+        "sre",
+        "Sasha",
+        "Reyes",
+        "SRE",
+        describe="SRE (overrides the error-budget gate for one release)",
     ),
 ]
 
@@ -181,6 +190,11 @@ RELEASES = [
         (("PAY-140", "Multi-currency ledger", "feature"),
          ("PAY-141", "Rotate card-vault keys", "security")),
     ),
+    # Only fixes: it may ship while Search API's error budget is spent (the SRE's journey).
+    DemoRelease(
+        "search", "2.1.1", 12, S.PLANNED, "blue_green",
+        (("SRCH-216", "Fix empty results for quoted phrases", "fix"),),
+    ),
 ]  # fmt: skip
 
 # Sign-offs beyond the ones every approved release needs: (team, version) -> steps, in order.
@@ -246,6 +260,8 @@ class Command(BaseCommand):
             seed_dependencies(actor=manager)
             seed_signoff_stories(actor=manager)
             seed_bookings(actor=manager, teams=teams, now=now)
+            # Services, SLOs and their measured history (demo/reliability.py).
+            seed_reliability(actor=manager, teams=teams, now=now)
             # Sign-offs: all three before a release moves to approved (seed_releases), and the
             # stories of the releases still waiting, above.
         self.summary(created)
@@ -364,11 +380,54 @@ def seed_bookings(*, actor: User, teams: dict[str, Team], now: datetime) -> None
         end=saturday + 4 * hour,
         reason="Database upgrade",
     )
-    for env, version in (("prod", "4.1"), ("staging", "4.2-rc.1")):
-        release = Release.objects.filter(team=teams["payments"], version=version.split("-")[0])
-        environment_services.deployment_report(
-            actor=actor, environment=envs[env], version=version, release=release.first()
-        )
+    seed_deployments(actor=actor, envs=envs, teams=teams, now=now)
+
+
+def seed_deployments(
+    *, actor: User, envs: dict[str, Environment], teams: dict[str, Team], now: datetime
+) -> None:
+    """What ran where: Payments 4.1's canary in production weeks ago; on qa a canary of 4.2's
+    build step by step, then rolled back to 4.1 (a rehearsal of 4.2's rollback); 4.2's build on
+    staging. Called once, with the bookings."""
+    payments = Release.objects.filter(team=teams["payments"])
+    shipped, testing = payments.get(version="4.1"), payments.get(version="4.2")
+    ci = User.objects.get(username="alice")  # as the Payments pipeline's token would
+    minutes = timedelta(minutes=1)
+    environment_services.deployment_record(
+        actor=actor,
+        environment=envs["prod"],
+        release=shipped,
+        strategy="canary",
+        planned_steps=[5, 25, 100],
+        deployed_at=shipped.go_live,
+        finished_at=shipped.go_live + 40 * minutes,
+        note="Recorded by hand: the canary was watched for 40 minutes, error rate flat.",
+    )
+    environment_services.deployment_record(
+        actor=ci,
+        environment=envs["qa"],
+        release=shipped,
+        deployed_at=now - timedelta(days=3),
+        finished_at=now - timedelta(days=3) + 6 * minutes,
+    )
+    canary = environment_services.deployment_start(
+        actor=ci,
+        environment=envs["qa"],
+        candidate=testing.candidates.order_by("-id").first(),
+        strategy="canary",
+        planned_steps=[10, 50, 100],
+        client_id="demo-payments-4.2-qa",
+    )
+    for percent in (10, 50, 100):
+        environment_services.deployment_step(actor=ci, deployment=canary, percent=percent)
+    environment_services.deployment_finish(actor=ci, deployment=canary, outcome="succeeded")
+    rehearsal = environment_services.deployment_rollback(
+        actor=ci, deployment=canary, note="Rehearsal of the rollback before the go-live."
+    )
+    environment_services.deployment_finish(actor=ci, deployment=rehearsal, outcome="succeeded")
+    environment_services.deployment_report(
+        actor=ci, environment=envs["staging"], version="4.2-rc.1", release=testing
+    )
 
 
 def _local_midnight(day: date) -> datetime:
