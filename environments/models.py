@@ -150,6 +150,8 @@ class Deployment(models.Model):
         help_text="A production deployment moves its release to released when it succeeds and "
         "to rolled back when it is rolled back; untick to leave the release as it is.",
     )
+    # Set when the post-release watch saw a page-level burn after it (reliability's watch).
+    degraded_at = models.DateTimeField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

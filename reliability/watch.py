@@ -137,6 +137,7 @@ def watch_slo(*, slo: SLO, now: datetime) -> list[DeploymentWatch]:
                     now,
                     figures,
                 )
+                Deployment.objects.filter(pk=watch.deployment_id).update(degraded_at=now)
                 _audit(
                     watch,
                     "deployment_watch.degraded",

@@ -99,6 +99,7 @@ class DeploymentSerializer(HidesInvisibleRelease, Serializer):
             "in_progress",
             "deployed_at",
             "finished_at",
+            "degraded_at",
             "deployed_by",
             "note",
             "client_id",
@@ -111,6 +112,10 @@ class DeploymentSerializer(HidesInvisibleRelease, Serializer):
         extra_kwargs = {
             "deployed_at": {"help_text": "When it started."},
             "finished_at": {"help_text": "When it finished (null while in progress)."},
+            "degraded_at": {
+                "help_text": "When the post-release watch saw a page-level burn of a service the "
+                "release touches (null: not degraded)."
+            },
         }
 
     def get_rollbacks(self, deployment: Deployment) -> list[int]:

@@ -13,6 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from approvals.models import AuditEvent
 from environments.models import Environment
@@ -127,6 +128,13 @@ def test_a_page_level_burn_after_a_production_deployment_degrades_its_watch(
             "page",
         )
         assert 15 < figure["burn_rates"]["1h"] < 25
+        # The deployment itself says so, in the API and in the release's deployment history.
+        deployment.refresh_from_db()
+        assert deployment.degraded_at == watch.degraded_at
+        alice_api = APIClient()
+        alice_api.force_authenticate(alice)
+        answer = alice_api.get(f"/api/v1/deployments/{deployment.pk}/").json()
+        assert answer["degraded_at"] is not None
         # At once: the scan ran after the evaluation committed, and the mails went out.
         assert sorted(m.to[0] for m in mail.outbox) == ["alice@example.com", "manager@example.com"]
         assert mail.outbox[0].subject.endswith(f"Degraded after deploying {release.name} to prod")
