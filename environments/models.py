@@ -150,6 +150,11 @@ class Deployment(models.Model):
         help_text="A production deployment moves its release to released when it succeeds and "
         "to rolled back when it is rolled back; untick to leave the release as it is.",
     )
+    hotfix = models.BooleanField(
+        default=False,
+        help_text="A fix for a change already deployed here: a production hotfix within the "
+        "watch window after a deployment marks that deployment as a failed change.",
+    )
     # Set when the post-release watch saw a page-level burn after it (reliability's watch).
     degraded_at = models.DateTimeField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "environments",
     "approvals",
     "reliability",
+    "delivery",
     # Features over the domain apps; their tables keep the label "relcal" they were born with.
     "calendars",
     "reminders",

@@ -9,6 +9,7 @@ from rest_framework.urlpatterns import format_suffix_patterns
 
 from approvals.api.urls import router as approvals_api
 from calendars.api.urls import router as calendars_api
+from delivery.api.urls import router as delivery_api
 from environments.api.urls import router as environments_api
 from releases.api.urls import router as releases_api
 from reliability.api.urls import router as reliability_api
@@ -16,7 +17,14 @@ from reliability.api.urls import router as reliability_api
 from . import home, metrics, views
 from .api.routers import api_root_view
 
-API_ROUTERS = (releases_api, calendars_api, approvals_api, environments_api, reliability_api)
+API_ROUTERS = (
+    releases_api,
+    calendars_api,
+    approvals_api,
+    environments_api,
+    reliability_api,
+    delivery_api,
+)
 
 api_v1 = [
     *format_suffix_patterns([path("", api_root_view(*API_ROUTERS), name="api-root")]),
@@ -32,6 +40,7 @@ urlpatterns = [
     path("readiness/", include("approvals.readiness.urls")),
     path("environments/", include("environments.urls")),
     path("reliability/", include("reliability.urls")),
+    path("delivery/", include("delivery.urls")),
     path("api/v1/", include((api_v1, "api-v1"))),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
