@@ -106,6 +106,7 @@ class DeploymentSerializer(HidesInvisibleRelease, Serializer):
             "rollback_of",
             "rollbacks",
             "move_release",
+            "hotfix",
             "updated_at",
         ]
         read_only_fields = fields
@@ -190,6 +191,12 @@ class DeploymentInputSerializer(RefusesNul, serializers.Serializer):
         default=True,
         help_text="In production, move the release (to deploying, released or rolled back); "
         "false leaves it as it is.",
+    )
+    hotfix = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="A fix for a change already deployed there: in production, the team's latest "
+        "change before it (within the watch window) counts as a failed change.",
     )
 
     def validate(self, data):

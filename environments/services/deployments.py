@@ -81,6 +81,7 @@ DEPLOYMENT_AUDIT = (
     "client_id",
     "rollback_of",
     "move_release",
+    "hotfix",
     "note",
 )
 
@@ -520,6 +521,7 @@ def _build(
     note: str,
     rollback_of: Deployment | None,
     move_release: bool,
+    hotfix: bool = False,
 ) -> Deployment:
     if rollback_of is not None:
         _check_undone(actor, environment, rollback_of)
@@ -555,6 +557,7 @@ def _build(
         note=note or "",
         rollback_of=rollback_of,
         move_release=bool(move_release),
+        hotfix=bool(hotfix),
         deployed_by=actor,
     )
 
@@ -602,6 +605,7 @@ def deployment_start(
     note: str = "",
     rollback_of: Deployment | None = None,
     move_release: bool = True,
+    hotfix: bool = False,
 ) -> Deployment:
     """Start a deployment of ``environment`` (in progress until ``deployment_finish``).
 
@@ -622,6 +626,7 @@ def deployment_start(
         note=note,
         rollback_of=rollback_of,
         move_release=move_release,
+        hotfix=hotfix,
     )
 
 
@@ -833,6 +838,7 @@ def deployment_record(
     note: str = "",
     rollback_of: Deployment | None = None,
     move_release: bool = True,
+    hotfix: bool = False,
 ) -> Deployment:
     """Report a deployment that is over: it started at ``deployed_at`` and finished at
     ``finished_at`` (both default to now; neither in the future) with ``outcome``.
@@ -856,6 +862,7 @@ def deployment_record(
         note=note,
         rollback_of=rollback_of,
         move_release=move_release,
+        hotfix=hotfix,
     )
 
 

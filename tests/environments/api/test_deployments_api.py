@@ -484,3 +484,14 @@ def test_a_team_member_may_not_act_on_a_deployment_of_a_release_they_cannot_see(
         assert response.status_code == 403
         assert "Secret" not in response.data["detail"]
     assert stored() == before
+
+
+def test_a_pipeline_says_a_deployment_is_a_hotfix(as_user, alice, staging):
+    """The flag the delivery metrics read: the change it fixes counts as failed."""
+    client = as_user(alice)
+    response = post(client, URL, {"environment": "staging", "version": "4.3.1", "hotfix": True})
+    assert response.status_code == 201, response.data
+    assert response.data["hotfix"] is True
+    assert Deployment.objects.get(pk=response.data["id"]).hotfix
+    plain = post(client, URL, {"environment": "staging", "version": "4.3.2"})
+    assert plain.data["hotfix"] is False
