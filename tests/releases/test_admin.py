@@ -25,6 +25,8 @@ from django_celery_beat.models import (
 from rest_framework.authtoken.models import Token
 
 from approvals import services as approvals
+from delivery import incidents as incident_services
+from delivery import sources as incident_sources
 from environments import services as environment_services
 from environments.models import Environment
 from releases import roles, services
@@ -161,6 +163,19 @@ def one_of_each(make_release, manager, admin, search, soon):
     )
     evaluation.evaluate(slo)
     reliability_services.budget_policy_create(actor=admin, team=release.team)
+    # A production deployment (a production change) that caused an incident, and a source.
+    production = Environment.objects.create(name="production", slug="production", kind="prod")
+    shipped = environment_services.deployment_record(
+        actor=admin, environment=production, release=release, move_release=False
+    )
+    incident_services.incident_open(
+        actor=admin,
+        title="Checkout down",
+        services=[service],
+        opened_at=timezone.now(),
+        deployment=shipped,
+    )
+    incident_sources.source_create(actor=admin, name="PagerDuty", kind="pagerduty")
     return release
 
 
