@@ -9,4 +9,10 @@ class DeliveryConfig(AppConfig):
     def ready(self) -> None:
         # Each part wires itself here with a targeted edit: the change recorder (on
         # deployment_finished), the incident receivers, the pages' panels.
-        pass
+        from . import changes
+
+        changes.connect()
+        # The release page's "Delivery" panel (delivery/panels.py).
+        from . import panels
+
+        panels.connect()

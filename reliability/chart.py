@@ -9,7 +9,8 @@ screen readers and axis labels; ``table_rows`` gives exact values for a table be
 
 An SVG scales to its box, text included, so one drawing cannot read well both on a desk and on a
 phone: the page draws it twice, ``WIDE`` (960 × 300, every point hoverable) and ``NARROW``
-(400 × 280, fewer ticks), and its stylesheet shows the one that fits.
+(400 × 280, fewer ticks), and its stylesheet shows the one that fits. The layout, the
+``<svg>`` element and the thinning are shared with the other charts (``relcal/charts.py``).
 """
 
 from __future__ import annotations
@@ -23,38 +24,11 @@ from django.utils.formats import date_format
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from relcal.charts import Layout, svg_open
+from relcal.charts import num as _num
+from relcal.charts import thin as _thin
+
 from .wording import MINUS
-
-
-@dataclass(frozen=True)
-class Layout:
-    name: str
-    width: int
-    height: int
-    left: int  # margins around the plot: room for the axes' labels
-    right: int
-    top: int
-    bottom: int
-    most_ticks: int
-    hover_points: bool  # a tooltip per point (a pointer's job; a phone has none)
-    font_size: int = 13
-
-    @property
-    def plot_left(self) -> int:
-        return self.left
-
-    @property
-    def plot_right(self) -> int:
-        return self.width - self.right
-
-    @property
-    def plot_top(self) -> int:
-        return self.top
-
-    @property
-    def plot_bottom(self) -> int:
-        return self.height - self.bottom
-
 
 WIDE = Layout("wide", 960, 300, 58, 16, 18, 48, most_ticks=8, hover_points=True)
 NARROW = Layout("narrow", 400, 280, 48, 10, 18, 42, most_ticks=4, hover_points=False, font_size=14)
@@ -96,11 +70,7 @@ class Marker:
 
 def thin(points: Sequence[Point], most: int = MOST_POINTS) -> list[Point]:
     """At most ``most`` points spread evenly, always keeping the first and the last."""
-    if len(points) <= most:
-        return list(points)
-    last = len(points) - 1
-    picks = sorted({round(i * last / (most - 1)) for i in range(most)})
-    return [points[i] for i in picks]
+    return _thin(points, most)
 
 
 def table_rows(points: Sequence[Point], most: int = 30) -> list[Point]:
@@ -186,10 +156,6 @@ def _x_ticks(start: datetime, end: datetime, most: int) -> tuple[list[datetime],
     return ticks, daily
 
 
-def _num(value: float) -> str:
-    return f"{value:.1f}"
-
-
 def _segments(points: Sequence[Point]) -> list[list[Point]]:
     """Runs of points with a figure; a point without one breaks the line."""
     runs: list[list[Point]] = [[]]
@@ -222,16 +188,15 @@ def burndown_svg(
     top, bottom = layout.plot_top, layout.plot_bottom
     out: list[str] = []
     add = out.append
-    ids = escape(f"{chart_id}-title {chart_id}-desc")
     add(
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="burndown burndown--{layout.name}" '
-        f'id="{escape(chart_id)}" viewBox="0 0 {layout.width} {layout.height}" role="img" '
-        f'aria-labelledby="{ids}" font-family="system-ui, sans-serif" '
-        f'font-size="{layout.font_size}">'
+        svg_open(
+            layout=layout,
+            chart_id=chart_id,
+            title=title,
+            description=_description(with_figures, threshold, markers),
+            css=f"burndown burndown--{layout.name}",
+        )
     )
-    add(f'<title id="{escape(chart_id)}-title">{escape(title)}</title>')
-    description = _description(with_figures, threshold, markers)
-    add(f'<desc id="{escape(chart_id)}-desc">{escape(description)}</desc>')
 
     # Bands: at risk between the threshold and zero, exhausted below zero.
     y_threshold, y_zero = scale.y(threshold * 100), scale.y(0)

@@ -98,6 +98,8 @@ def test_it_plans_a_dozen_releases_in_every_state_by_the_rules(debug):
         "rolled_back",
     }  # fmt: skip
     for release in releases:
+        if release.version == "cd":
+            continue  # a team's continuous-delivery stream (tests/demo/test_delivery_demo.py)
         # Every state was reached by recorded transitions, not written directly.
         assert release.transitions.last().to_state == release.state, release
         milestones = list(release.milestones.all())
@@ -135,7 +137,8 @@ def test_staging_is_taken_on_tuesday_afternoon_by_search(debug):
     assert (start.weekday(), start.hour) == (1, 14)
     assert search.start > timezone.now()
     assert search.state == "confirmed"
-    assert Environment.objects.get(slug="prod").current_deployment.version == "4.1"
+    # Payments 4.1 went to production (what runs there now is the latest delivery demo build).
+    assert Deployment.objects.get(environment__slug="prod", version="4.1").outcome == "succeeded"
 
 
 def test_qa_shows_a_canary_step_by_step_and_a_rehearsed_rollback(debug):

@@ -27,6 +27,7 @@ from django.utils import timezone
 from approvals import services as approvals
 from approvals.models import DEFAULT_MEANING, Decision, Meaning
 from approvals.readiness import services as readiness
+from demo.delivery import seed_delivery
 from demo.reliability import seed_reliability
 from environments import services as environment_services
 from environments.models import Booking, Environment
@@ -262,6 +263,8 @@ class Command(BaseCommand):
             seed_bookings(actor=manager, teams=teams, now=now)
             # Services, SLOs and their measured history (demo/reliability.py).
             seed_reliability(actor=manager, teams=teams, now=now)
+            # Three months of production deployments, incidents and a rollback (demo/delivery.py).
+            seed_delivery(actor=manager, teams=teams, now=now)
             # Sign-offs: all three before a release moves to approved (seed_releases), and the
             # stories of the releases still waiting, above.
         self.summary(created)
