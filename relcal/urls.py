@@ -9,6 +9,7 @@ from rest_framework.urlpatterns import format_suffix_patterns
 
 from approvals.api.urls import router as approvals_api
 from calendars.api.urls import router as calendars_api
+from delivery.api.dora import GitLabProjectMetrics
 from delivery.api.urls import router as delivery_api
 from environments.api.urls import router as environments_api
 from releases.api.urls import router as releases_api
@@ -42,6 +43,12 @@ urlpatterns = [
     path("reliability/", include("reliability.urls")),
     path("delivery/", include("delivery.urls")),
     path("api/v1/", include((api_v1, "api-v1"))),
+    # GitLab's DORA metrics path, for dashboards built for it (a team's slug for the project).
+    path(
+        "api/v4/projects/<slug:project>/dora/metrics",
+        GitLabProjectMetrics.as_view(),
+        name="gitlab-dora-metrics",
+    ),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -13,8 +13,11 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, viewsets
+from rest_framework.authentication import TokenAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
 
 from relcal.api.fields import BoundedDateField
 from relcal.api.serializers import RefusesNul
@@ -119,23 +122,59 @@ class DoraMetricsViewSet(viewsets.ViewSet):
         resolution (seconds), `change_failure_rate` the share of changes that caused an
         incident or were rolled back or hot-fixed. Over every team you may see, or one `team`
         or `service`; a team or service you may not see is answered like an unknown one."""
-        query = MetricsQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
-        start, end = data.get("start_date"), data.get("end_date")
-        if end is None:
-            end = dora.today()
-        if start is None:
-            start = dora.default_period(end)[0]
-        points = dora.series(
-            data["metric"],
-            start=start,
-            end=end,
-            interval=data["interval"],
-            user=request.user,
-            team=data["team"] or None,
-            service=data["service"] or None,
-        )
-        return Response(
-            [{"date": point["date"].isoformat(), "value": point["value"]} for point in points]
-        )
+        return answer(request)
+
+
+def answer(request: Request, *, team: str = "") -> Response:
+    """The series the query parameters ask for (``team``: a team from the path, as GitLab's
+    project id; the parameter of that name is then ignored)."""
+    query = MetricsQuerySerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    data = query.validated_data
+    if team:
+        data["team"] = team
+    start, end = data.get("start_date"), data.get("end_date")
+    if end is None:
+        end = dora.today()
+    if start is None:
+        start = dora.default_period(end)[0]
+    points = dora.series(
+        data["metric"],
+        start=start,
+        end=end,
+        interval=data["interval"],
+        user=request.user,
+        team=data["team"] or None,
+        service=data["service"] or None,
+    )
+    return Response(
+        [{"date": point["date"].isoformat(), "value": point["value"]} for point in points]
+    )
+
+
+# --- GitLab's own path -----------------------------------------------------------------------
+
+
+class PrivateTokenAuthentication(TokenAuthentication):
+    """GitLab's ``PRIVATE-TOKEN`` header, carrying a Relcal API token."""
+
+    def authenticate(self, request):
+        key = request.META.get("HTTP_PRIVATE_TOKEN", "").strip()
+        return self.authenticate_credentials(key) if key else None
+
+    def authenticate_header(self, request) -> str:
+        return "Token"
+
+
+@extend_schema(exclude=True)
+class GitLabProjectMetrics(APIView):
+    """``GET /api/v4/projects/<team>/dora/metrics``: GitLab's path and header, with a team's
+    slug for the project, so that a dashboard built for GitLab needs only another host."""
+
+    authentication_classes = [
+        PrivateTokenAuthentication,
+        *api_settings.DEFAULT_AUTHENTICATION_CLASSES,
+    ]
+
+    def get(self, request: Request, project: str) -> Response:
+        return answer(request, team=project)

@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
 
 from delivery import dora
 
@@ -213,3 +214,33 @@ def test_the_schema_documents_the_endpoint_with_gitlabs_parameters(api, outsider
 
 def test_the_schema_validates_without_warnings(tmp_path):
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "s.yml"))
+
+
+# --- GitLab's own path and header ------------------------------------------------------------
+
+
+def gitlab(api, project, token="", **params):
+    headers = {"HTTP_PRIVATE_TOKEN": token} if token else {}
+    return api.get(f"/api/v4/projects/{project}/dora/metrics", params, **headers)
+
+
+def test_gitlabs_path_and_private_token_header_answer_the_same(api, alice, changes):
+    """A dashboard built for GitLab changes only its host: the team's slug is the project."""
+    token = Token.objects.create(user=alice).key
+    response = gitlab(api, "payments", token, metric="deployment_frequency", **JUNE)
+    assert response.status_code == 200
+    ours = get(api, alice, metric="deployment_frequency", team="payments", **JUNE)
+    assert response.json() == ours.json()
+
+
+def test_gitlabs_path_refuses_a_wrong_token_and_no_token(api, alice, changes):
+    assert gitlab(api, "payments", "not-a-token", metric="deployment_frequency").status_code == 401
+    assert gitlab(api, "payments", metric="deployment_frequency").status_code == 401
+
+
+def test_gitlabs_path_hides_a_private_team_like_an_unknown_one(api, outsider, changes):
+    token = Token.objects.create(user=outsider).key
+    hidden = gitlab(api, "ledger", token, metric="deployment_frequency", **JUNE)
+    unknown = gitlab(api, "no-such-team", token, metric="deployment_frequency", **JUNE)
+    assert hidden.status_code == unknown.status_code == 400
+    assert hidden.json()["team"] == [unknown.json()["team"][0].replace("no-such-team", "ledger")]
