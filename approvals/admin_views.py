@@ -11,7 +11,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -78,6 +78,9 @@ def _signable_roles(user, release: Release) -> list[str]:
 
 def sign_view(request: HttpRequest, release_id: int) -> HttpResponse:
     release = get_object_or_404(selectors.with_approval_data(Release.objects.all()), pk=release_id)
+    if not selectors.may_see_release(request.user, release):
+        # A private release that does not (or no longer) await them: answered as if missing.
+        raise Http404("No Release matches the given query.")
     roles = _signable_roles(request.user, release)
     if not roles:
         raise PermissionDenied("You sign for none of the roles this release needs.")
@@ -94,7 +97,9 @@ def sign_view(request: HttpRequest, release_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            signoff = services.signoff_record(actor=request.user, release=release, **data)
+            signoff = services.signoff_record(
+                actor=request.user, request=request, release=release, **data
+            )
         except (ValidationError, PermissionDenied) as error:
             _add_errors(form, error)
         else:

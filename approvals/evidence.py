@@ -2,8 +2,9 @@
 (``approvals.views``): sign-offs, builds with their check reports, waivers, and audit events
 with the links of the hash chain; and the records other apps register (``register_records``).
 
-CSV cells are data: text that a spreadsheet would run as a formula gets a leading apostrophe,
-except in event rows, which stay exact so their hashes can be recomputed.
+CSV cells are data: text that a spreadsheet would run as a formula gets a leading apostrophe
+(``relcal.csv.neutralise``), event rows included; removing it (``relcal.csv.restore``) gives the
+values their hashes were computed from.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from django.db.models import Prefetch
 
 from relcal.audit import format_timestamp
+from relcal.csv import neutralise
 from releases.models import Release
 
 from . import chain
@@ -70,10 +72,6 @@ CHECK_COLUMNS = (
 
 
 WAIVER_COLUMNS = ("candidate", "gate", "reason", "signer_name", "signer_id", "signed_at")
-
-
-# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def event_row(values: tuple) -> dict[str, Any]:
@@ -179,12 +177,10 @@ def json_cell(value: Any) -> str:
     return "" if value is None else json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
-def data_cell(value: Any) -> Any:
-    """``value`` as a spreadsheet shows it, as text and never as a formula: a leading
-    apostrophe on text starting like one (the JSON export carries every value verbatim)."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return f"'{value}"
-    return value
+def event_cells(event: dict[str, Any]) -> list[Any]:
+    """An event's CSV cells over ``EVENT_COLUMNS``: before and after as JSON text, every text
+    cell neutralised (the JSON export carries every value verbatim)."""
+    return [neutralise(json_cell(v) if c in ("before", "after") else v) for c, v in event.items()]
 
 
 # The columns after the events', each once: the records after the sign-offs fill their own.
@@ -258,7 +254,7 @@ def csv_columns() -> tuple[str, ...]:
 
 
 def csv_cell(value: Any) -> Any:
-    return json_cell(value) if isinstance(value, list | dict) else data_cell(value)
+    return neutralise(json_cell(value) if isinstance(value, list | dict) else value)
 
 
 def record(writer, record: str, row: dict[str, Any]) -> str:

@@ -11,7 +11,9 @@ from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 
+from releases import permissions as release_perms
 from releases.models import Release, ReleaseState
+from releases.selectors import sees_every_team
 
 from . import fingerprint as fp
 from .models import ApprovalRequirement, Decision, ReleaseRequirement, Role, SignOff
@@ -44,6 +46,34 @@ def signing_group_ids(user) -> set[int]:
         cached = set(user.groups.filter(signing).values_list("pk", flat=True))
         user._relcal_signing_groups = cached
     return cached
+
+
+def awaits_signoff_from(user, release: Release) -> bool:
+    """Whether ``release`` is taking sign-offs now and needs one from a group of ``user``'s
+    (reads the prefetched ``approval_requirements``)."""
+    if release.state not in AWAITING:
+        return False
+    groups = signing_group_ids(user)
+    return any(r.group_id in groups for r in release.approval_requirements.all())
+
+
+def may_see_release(user, release: Release) -> bool:
+    """Whether ``user`` may see ``release`` from the approvals side.
+
+    The releases' rule (``releases.selectors.visible_release_q``) plus one exception: an
+    approver sees a private team's release while it awaits their role's sign-off. Once it has
+    moved on (or before it freezes) they see only the sign-offs they gave, never the release.
+    """
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if (
+        sees_every_team(user)
+        or not release.team.is_private
+        or release.manager_id == user.pk
+        or release_perms.is_team_member(user, release.team)
+    ):
+        return True
+    return awaits_signoff_from(user, release)
 
 
 # --- Where a release stands -------------------------------------------------------------------

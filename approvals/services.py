@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from relcal import audit
+from relcal import audit, lockout
 from releases.models import Release, ReleaseState, Team
 
 from . import selectors
@@ -272,6 +272,7 @@ def _check_signer(actor, release: Release, requirement: ReleaseRequirement, deci
         )
 
 
+@lockout.password_reentry  # outside the transaction: a wrong password is counted
 @transaction.atomic
 def signoff_record(
     *,
@@ -293,7 +294,7 @@ def signoff_record(
     _check_input(role, decision, meaning, comment)
     if not password or not actor.check_password(password):
         log.warning("Sign-off refused: wrong password for %s on release %s", actor, release.pk)
-        raise ValidationError({"password": "Wrong password: re-enter your own password to sign."})
+        raise lockout.WrongPassword
     # One signer at a time per release, so that "once per role" holds under concurrency.
     Release.objects.select_for_update().filter(pk=release.pk).values_list("pk").get()
     release = selectors.with_approval_data(Release.objects.all()).get(pk=release.pk)

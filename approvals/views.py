@@ -190,8 +190,7 @@ def release_evidence_csv(request: HttpRequest, pk: int) -> HttpResponse:
         len(columns) - len(evidence.SIGNOFF_COLUMNS) - len(evidence.EVENT_COLUMNS)
     )
     for event in data["events"]:
-        # Verbatim: an auditor re-computes each event's hash from these cells.
-        cells = [evidence.json_cell(v) if c in ("before", "after") else v for c, v in event.items()]
+        cells = evidence.event_cells(event)
         lines.append(writer.writerow(["event", *blank_signoffs, *cells, *blank_extra]))
     response = HttpResponse("".join(lines), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="evidence-release-{pk}.csv"'
@@ -242,9 +241,7 @@ def audit_csv(request: HttpRequest) -> HttpResponse:
         writer = csv.writer(evidence.Echo())
         yield writer.writerow(evidence.EVENT_COLUMNS)
         for event in events:
-            yield writer.writerow(
-                [evidence.json_cell(v) if c in ("before", "after") else v for c, v in event.items()]
-            )
+            yield writer.writerow(evidence.event_cells(event))
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{_filename(request, "csv")}"'

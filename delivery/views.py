@@ -22,6 +22,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from relcal.csv import neutralise
 from relcal.forms import DateInput, PageForm, add_service_errors
 from releases.models import Team
 from reliability.models import Service
@@ -51,8 +52,6 @@ TREND_METRICS = (
     "time_to_restore_service",
     "time_to_restore_all",
 )
-# Formula-starting characters a spreadsheet would run: such a cell gets a leading quote.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class MetricsForm(PageForm):
@@ -322,13 +321,6 @@ CSV_COLUMNS = [
     "time_to_restore_median_seconds",
     "time_to_restore_all_incidents_median_seconds",
 ]
-
-
-def neutralise(value: Any) -> Any:
-    """A text cell a spreadsheet would run as a formula, quoted: "=1+1" → "'=1+1"."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return f"'{value}"
-    return value
 
 
 def _blank(value: Any) -> Any:

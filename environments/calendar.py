@@ -2,7 +2,8 @@
 ``calendars.sources`` for the contract every app's calendar module keeps).
 
 Bookings are shown to everyone signed in, as the environment pages show them (a slot is taken,
-whoever took it), but the release a booking names follows the releases' own visibility. A
+whoever took it), but the release a booking names follows the releases' own visibility, and
+a private team's booking names neither the team nor its purpose (``environments.privacy``). A
 booking stays in calendars until 30 days after it ended or was cancelled (a cancelled one as
 CANCELLED, like a cancelled release), then leaves: CI books environments many times a day, and
 calendars should not carry that history for ever. Maintenance windows are few and stay.
@@ -22,8 +23,9 @@ from calendars.ical import CANCELLED, CONFIRMED, FeedEvent
 from calendars.sources import CANCELLED_KEPT, FeedQuery, Fingerprint, latest
 from releases.calendar import release_label
 from releases.models import Release, Team
-from releases.selectors import visible_release_q
+from releases.selectors import visible_release_q, visible_teams
 
+from . import privacy
 from .models import Booking, BookingState, MaintenanceWindow
 from .selectors import with_release_visibility
 
@@ -58,7 +60,9 @@ def _bookings(query: FeedQuery) -> QuerySet[Booking]:
         return Booking.objects.none()
     bookings = Booking.objects.all()
     if query.teams is not None:
-        bookings = bookings.filter(team__slug__in=query.teams)
+        # Only teams the user may see: a filter must not tell which slots a private team holds.
+        teams = visible_teams(user).filter(slug__in=query.teams)
+        bookings = bookings.filter(team__in=teams.values("pk"))
     if query.environments is not None:
         bookings = bookings.filter(environment__slug__in=query.environments)
     if query.releases is not None:
@@ -211,6 +215,8 @@ def events(query: FeedQuery) -> Iterator[FeedEvent]:
             _bookings(query).filter(_kept(query)), query.user
         ).select_related("environment", "team", "release__team")
         for booking in bookings:
+            # A private team's booking: the slot is taken, by "a private team" (privacy.py).
+            privacy.conceal(query.user, [booking])
             yield booking_event(booking, paths)
     if query.wants(MAINTENANCE):
         for window in _maintenance(query).select_related("environment"):

@@ -7,7 +7,7 @@ from django.db.models import Q, QuerySet
 from django_filters import rest_framework as filters
 
 from releases.models import Release, Team
-from releases.selectors import visible_release_q
+from releases.selectors import visible_release_q, visible_teams
 
 from .models import (
     Booking,
@@ -67,8 +67,31 @@ class OverlapFilter(filters.FilterSet):
         return queryset.filter(Q(team__in=my_teams(user)) | Q(**{self.mine_owner: user}))
 
 
-class BookingFilter(OverlapFilter):
-    team = _slugs("team", "Team slug; comma-separate several.")
+class _VisibleTeams:
+    """``team``: a private team the reader may not see matches nothing, so a filter cannot
+    tell which bookings (or entries) are that team's (see environments.privacy)."""
+
+    def filter_team(self, queryset, name, value):
+        if not value:
+            return queryset
+        teams = visible_teams(self.request.user).filter(slug__in=value)
+        return queryset.filter(team__in=teams.values("pk"))
+
+
+def _visible_releases(request) -> QuerySet:
+    if request is None:  # the schema generator
+        return Release.objects.none()
+    return Release.objects.filter(visible_release_q(request.user))
+
+
+def _team_slugs() -> _SlugsFilter:
+    return _SlugsFilter(method="filter_team", help_text="Team slug; comma-separate several.")
+
+
+class BookingFilter(_VisibleTeams, OverlapFilter):
+    team = _team_slugs()
+    # Only releases the reader may see: an invisible one is refused like a missing one.
+    release = filters.ModelChoiceFilter(queryset=_visible_releases)
     state = filters.MultipleChoiceFilter(
         choices=BookingState.choices, help_text="State; repeat for several."
     )
@@ -81,8 +104,8 @@ class BookingFilter(OverlapFilter):
         fields = ["environment", "team", "state", "mine", "start", "end", "release"]
 
 
-class WaitlistFilter(OverlapFilter):
-    team = _slugs("team", "Team slug; comma-separate several.")
+class WaitlistFilter(_VisibleTeams, OverlapFilter):
+    team = _team_slugs()
     state = filters.MultipleChoiceFilter(
         choices=WaitlistState.choices, help_text="State; repeat for several."
     )

@@ -16,7 +16,7 @@ from django.utils.formats import date_format
 
 from releases.models import Team
 
-from . import selectors
+from . import privacy, selectors
 from .models import Booking, Environment, MaintenanceWindow
 
 SPANS = (7, 14)
@@ -122,7 +122,9 @@ class Timeline:
         return f"{date_format(first, 'j')} – {date_format(last, 'j M Y')}"
 
 
-def build(first_day: date, days_count: int, *, now: datetime | None = None) -> Timeline:
+def build(first_day: date, days_count: int, *, now: datetime | None = None, user=None) -> Timeline:
+    """The timeline from ``first_day``; with ``user``, private teams' bookings are shown as
+    ``environments.privacy`` says (the slot is taken, by "a private team")."""
     now = now or timezone.now()
     start = local_midnight(first_day)
     end = local_midnight(first_day + timedelta(days=days_count))
@@ -175,7 +177,8 @@ def build(first_day: date, days_count: int, *, now: datetime | None = None) -> T
             )
         )
 
-    for booking in selectors.holding_bookings_between(start, end):
+    bookings = selectors.holding_bookings_between(start, end)
+    for booking in privacy.conceal(user, bookings) if user is not None else bookings:
         teams[booking.team_id] = booking.team
         place(
             lanes.get(booking.environment_id),

@@ -16,3 +16,12 @@ class RelcalConfig(AppConfig):
         )
 
         post_migrate.connect(schedules.sync_after_migrate, dispatch_uid="relcal-sync-schedules")
+
+        # Password guessing (django-axes): lockouts audited, unlocks through an audited action.
+        from axes.signals import user_locked_out
+        from django.contrib import admin
+
+        from . import lockout
+
+        user_locked_out.connect(lockout.on_locked_out, dispatch_uid="relcal-audit-lockout")
+        lockout.install_admin(admin.site)

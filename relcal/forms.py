@@ -7,6 +7,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from relcal.text import RefusesBidiControls, is_short
+
 
 class DateTimeLocalInput(forms.DateTimeInput):
     """The browser's date-and-time picker; the value is read in the current time zone."""
@@ -25,8 +27,15 @@ class DateInput(forms.DateInput):
 
 
 def model_field(model: type[models.Model], name: str, **overrides) -> forms.Field:
-    """The form field a ModelForm would build for ``model.name``."""
-    return model._meta.get_field(name).formfield(**overrides)
+    """The form field a ModelForm would build for ``model.name``; a short text field (a name,
+    title, version, slug) also refuses bidi control characters, as the API does (NUL characters
+    Django's own CharField refuses already)."""
+    field = model._meta.get_field(name).formfield(**overrides)
+    if isinstance(field, forms.CharField) and is_short(
+        field.max_length, multiline=isinstance(field.widget, forms.Textarea)
+    ):
+        field.validators.append(RefusesBidiControls(field.label))
+    return field
 
 
 def add_service_errors(form: forms.Form, error: ValidationError) -> None:

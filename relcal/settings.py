@@ -9,6 +9,7 @@ A secret may also be read from a file named by ``<NAME>_FILE`` (Docker/Kubernete
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -65,6 +66,7 @@ INSTALLED_APPS = [
     "relcal.admin.apps.AdminConfig",  # django.contrib.admin with the Relcal admin site
     "django.contrib.auth",
     "django.contrib.contenttypes",
+    "axes",  # password guessing: failures counted, lockouts (relcal.lockout)
     "django.contrib.sessions",
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
@@ -100,6 +102,8 @@ MIDDLEWARE = [
     "relcal.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a login refused for too many failures into the lockout page (429).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "relcal.urls"
@@ -142,6 +146,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Axes first: a locked-out login is refused before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "relcal.lockout.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# --- Password guessing (django-axes; relcal/lockout.py) ---------------------------------------
+# Failed logins (form and admin) and wrong re-entered passwords (sign-offs, waivers, SRE
+# overrides) count per account and per client address (AUDIT_CLIENT_ADDRESS_HEADER behind a
+# proxy); RELCAL_LOCKOUT_FAILURES of them lock both for RELCAL_LOCKOUT_MINUTES.
+RELCAL_LOCKOUT_FAILURES = env_int("RELCAL_LOCKOUT_FAILURES", 10, low=1)
+RELCAL_LOCKOUT_MINUTES = env_int("RELCAL_LOCKOUT_MINUTES", 15, low=1)
+AXES_FAILURE_LIMIT = RELCAL_LOCKOUT_FAILURES
+AXES_COOLOFF_TIME = timedelta(minutes=RELCAL_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # successful logins: the audit trail and server logs suffice
+AXES_CLIENT_IP_CALLABLE = "relcal.lockout.client_ip"
+AXES_LOCKOUT_CALLABLE = "relcal.lockout.lockout_response"
+AXES_VERBOSE = False
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "releases:list"
@@ -287,6 +312,8 @@ RELCAL_REMINDER_MAX_ATTEMPTS = env_int("RELCAL_REMINDER_MAX_ATTEMPTS", 5, low=1,
 RELCAL_REMINDER_RETRY_BASE = env_int("RELCAL_REMINDER_RETRY_BASE", 60, low=1)
 # Seconds a webhook may take to answer before the attempt counts as failed.
 RELCAL_WEBHOOK_TIMEOUT = env_int("RELCAL_WEBHOOK_TIMEOUT", 10, low=1, high=120)
+# Webhooks to loopback and private addresses (a self-hosted chat); link-local/metadata: never.
+RELCAL_WEBHOOK_ALLOW_PRIVATE = env_bool("RELCAL_WEBHOOK_ALLOW_PRIVATE", False)
 # A claim must outlive the slowest send, or a second worker would take a row the first is
 # still sending and both would send it.
 if 2 * max(EMAIL_TIMEOUT, RELCAL_WEBHOOK_TIMEOUT) > RELCAL_REMINDER_CLAIM_TIMEOUT:
@@ -301,6 +328,8 @@ if 2 * max(EMAIL_TIMEOUT, RELCAL_WEBHOOK_TIMEOUT) > RELCAL_REMINDER_CLAIM_TIMEOU
 RELCAL_PROMETHEUS_URL = env("RELCAL_PROMETHEUS_URL")
 RELCAL_PROMETHEUS_TOKEN = env("RELCAL_PROMETHEUS_TOKEN")
 RELCAL_PROMETHEUS_TIMEOUT = env_int("RELCAL_PROMETHEUS_TIMEOUT", 5, low=1, high=60)
+# Prometheus usually lives on a private network; link-local/metadata addresses: never.
+RELCAL_PROMETHEUS_ALLOW_PRIVATE = env_bool("RELCAL_PROMETHEUS_ALLOW_PRIVATE", True)
 # How often the workers evaluate every SLO (seconds).
 RELCAL_SLO_EVALUATION_SECONDS = env_int("RELCAL_SLO_EVALUATION_SECONDS", 60, low=10)
 # The error-budget policy of teams without one of their own (Google's example policy): below
@@ -340,7 +369,12 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Believe X-Forwarded-Proto only when a proxy in front sets it (and strips a client's own):
+# otherwise any client could claim https.
+RELCAL_TRUST_X_FORWARDED_PROTO = env_bool("RELCAL_TRUST_X_FORWARDED_PROTO", False)
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if RELCAL_TRUST_X_FORWARDED_PROTO else None
+)
 # Load balancers and Prometheus reach these over the internal network, in plain http.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 X_FRAME_OPTIONS = "DENY"
@@ -348,6 +382,9 @@ X_FRAME_OPTIONS = "DENY"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    # Django's "Not Found: /feeds/<token>.ics" warning names the path with the token redacted.
+    "filters": {"redact_feed_tokens": {"()": "relcal.redact.RedactFeedTokens"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"django.request": {"filters": ["redact_feed_tokens"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
 }

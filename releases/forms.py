@@ -27,6 +27,7 @@ from .models import (
     ReleaseTransition,
     ScopeItem,
 )
+from .selectors import visible_releases
 from .services import allowed_transitions, transition_needs_reason
 
 
@@ -135,11 +136,13 @@ class DependencyForm(PageForm):
     )
     note = model_field(ReleaseDependency, "note")
 
-    def __init__(self, *args, release: Release, **kwargs):
+    def __init__(self, *args, release: Release, user, **kwargs):
         super().__init__(*args, **kwargs)
+        # Only releases the user may see (a private one is "not a valid choice", like an unknown
+        # id) and that are still to ship.
         self.fields["depends_on"].queryset = (
-            Release.objects.exclude(pk=release.pk)
-            .exclude(state=ReleaseState.CANCELLED)
+            visible_releases(user, Release.objects.exclude(pk=release.pk))
+            .exclude(state__in=(ReleaseState.CANCELLED, ReleaseState.RELEASED))
             .select_related("team")
             .order_by("go_live", "id")
         )

@@ -27,6 +27,14 @@ def can_edit_release(user, release: Release) -> bool:
     return user.has_perm("releases.change_release") or release.manager_id == user.pk
 
 
+def can_move_release_to(user, team: Team) -> bool:
+    """Moving a release into ``team`` (possibly private) needs that team's membership or the
+    release managers' permission: editing the release is not enough."""
+    if not user.is_authenticated:
+        return False
+    return user.has_perm("releases.change_release") or is_team_member(user, team)
+
+
 def can_delete_release(user, release: Release) -> bool:
     return user.is_authenticated and user.has_perm("releases.delete_release")
 

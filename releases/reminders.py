@@ -175,8 +175,12 @@ def freezes_starting(now: datetime, since: datetime) -> Iterator[registry.Remind
     window = Q(start__gt=since + notice, start__lte=now + notice)
     short_notice = Q(created_at__gt=since, created_at__lte=now, start__lte=now + notice)
     # Error-budget freezes start when they are set: reliability's "budget.exhausted" says so.
-    freezes = FreezeWindow.objects.filter(window | short_notice).exclude(
-        origin=FreezeOrigin.ERROR_BUDGET
+    # A freeze that has started is never announced, whatever its created_at says (rows older
+    # than the column were once given the time of the upgrade).
+    freezes = (
+        FreezeWindow.objects.filter(window | short_notice)
+        .filter(start__gt=now)
+        .exclude(origin=FreezeOrigin.ERROR_BUDGET)
     )
     for freeze in freezes:  # one or two at most
         due = _freeze_due(freeze)
@@ -209,6 +213,8 @@ def _freeze_message(freeze: FreezeWindow, delivery) -> registry.Message:
 
 
 def _freeze_still_due(freeze: FreezeWindow, delivery) -> bool:
+    if freeze.start <= timezone.now():
+        return False  # started while the message waited: no "freeze starts" after the fact
     return _freeze_due(freeze) == delivery.due  # moved: the new start has its own
 
 

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from approvals.services import printed_name
-from relcal import audit
+from relcal import audit, lockout
 from relcal.errors import Conflict
 from releases import gates
 from releases.models import Release, ReleaseState
@@ -34,6 +34,7 @@ def can_override(user) -> bool:
     return bool(getattr(user, "is_authenticated", False)) and user.has_perm(PERMISSION)
 
 
+@lockout.password_reentry  # outside the transaction: a wrong password is counted
 @transaction.atomic
 def budget_override(*, actor, release: Release, reason: str, password: str) -> BudgetOverride:
     """Let ``release`` pass its failing error-budget gate: an SRE's signature (the password
@@ -51,7 +52,7 @@ def budget_override(*, actor, release: Release, reason: str, password: str) -> B
         log.warning(
             "Budget override refused: wrong password for %s on release %s", actor, release.pk
         )
-        raise ValidationError({"password": "Wrong password: re-enter your own password to sign."})
+        raise lockout.WrongPassword
     # The lock release_transition takes: an override and a transition never interleave.
     release = Release.objects.select_for_update().select_related("team").get(pk=release.pk)
     if release.state not in gates.UPCOMING:

@@ -122,7 +122,9 @@ def budget_override_view(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "No override was recorded: give a reason and your password.")
         return back
     try:
-        overrides.budget_override(actor=request.user, release=release, **form.cleaned_data)
+        overrides.budget_override(
+            actor=request.user, request=request, release=release, **form.cleaned_data
+        )
     except (ValidationError, Conflict) as error:
         text = " ".join(getattr(error, "messages", None) or [str(error)])
         messages.error(request, f"No override was recorded: {text}")

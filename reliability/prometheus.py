@@ -30,6 +30,8 @@ import requests
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from relcal import outbound
+
 if TYPE_CHECKING:
     from .models import SLO
 
@@ -141,6 +143,14 @@ def _instant(
         )
     timeout = timeout or settings.RELCAL_PROMETHEUS_TIMEOUT
     base_url = base_url.rstrip("/")
+    try:  # an SLO's URL must not make Relcal a probe of metadata or (if so set) private hosts
+        outbound.check_url(
+            base_url, allow_private=getattr(settings, "RELCAL_PROMETHEUS_ALLOW_PRIVATE", True)
+        )
+    except outbound.AddressRefused as error:
+        raise Unreachable(
+            f"Prometheus at {base_url} may not be asked: {error.message.rstrip('.')}"
+        ) from None
     data = {"query": expression, "timeout": f"{timeout:g}s"}
     if at is not None:
         data["time"] = f"{at.timestamp():.3f}"

@@ -21,10 +21,12 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import Http404
 from django.utils import timezone
 from django.utils.text import slugify
 
 from relcal import audit
+from relcal.db import locked
 from relcal.errors import Conflict
 from relcal.times import fmt, fmt_window, require_aware
 from releases.models import Release, Team
@@ -104,9 +106,7 @@ def service_create(
 def service_update(*, actor, service: Service, **changes: Any) -> Service:
     """Change a service; moving it to another team needs the right to manage both teams."""
     _unknown(changes, SERVICE_FIELDS, "service")
-    service = (
-        Service.objects.select_for_update(of=("self",)).select_related("team").get(pk=service.pk)
-    )
+    service = locked(Service.objects.select_related("team"), service.pk)
     _require_manager(actor, service.team, "change its services")
     team = changes.get("team")
     if team is not None and team.pk != service.team_id:
@@ -131,9 +131,7 @@ def _end_open_freezes(slos, actor) -> None:
 @transaction.atomic
 def service_delete(*, actor, service: Service) -> None:
     """Remove a service with its SLOs, measurements and snapshots."""
-    service = (
-        Service.objects.select_for_update(of=("self",)).select_related("team").get(pk=service.pk)
-    )
+    service = locked(Service.objects.select_related("team"), service.pk)
     _require_manager(actor, service.team, "remove its services")
     _end_open_freezes(service.slos.all(), actor)
     before = audit.values(service, SERVICE_FIELDS)
@@ -231,7 +229,7 @@ def slo_create(
         _try_queries(slo)
     with transaction.atomic():
         # The service may have gone while Prometheus was asked.
-        Service.objects.select_for_update().get(pk=service.pk)
+        locked(Service, service.pk)
         _full_clean(slo)
         slo.save()
         audit.record(actor=actor, action="slo.create", obj=slo, after=audit.values(slo, SLO_AUDIT))
@@ -252,7 +250,9 @@ def slo_update(*, actor, slo: SLO, test_queries: bool = True, **changes: Any) ->
     """Change an SLO (not its service). New expressions or another server are tried against
     Prometheus first; the figures are recomputed at the next evaluation."""
     _unknown(changes, SLO_FIELDS, "SLO")
-    current = SLO.objects.select_related("service__team").get(pk=slo.pk)
+    current = SLO.objects.select_related("service__team").filter(pk=slo.pk).first()
+    if current is None:
+        raise Http404("This SLO no longer exists: it was deleted meanwhile.")
     _require_manager(actor, current.service.team, "change its SLOs")
     _apply(current, changes)
     _check_slo(current)
@@ -264,20 +264,20 @@ def slo_update(*, actor, slo: SLO, test_queries: bool = True, **changes: Any) ->
     if current.source == SLISource.PUSHED:
         written |= {"prometheus_url", *prometheus.QUERY_FIELDS}
     with transaction.atomic():
-        locked = SLO.objects.select_for_update().get(pk=slo.pk)
-        before = audit.values(locked, SLO_AUDIT)
+        stored = locked(SLO.objects.select_related("service__team"), slo.pk)
+        before = audit.values(stored, SLO_AUDIT)
         for field in written:
-            setattr(locked, field, getattr(current, field))
-        _full_clean(locked)
-        locked.save()
-        audit.record_change(actor, "slo.update", locked, before, SLO_AUDIT)
-    return SLO.objects.select_related("service__team").get(pk=slo.pk)
+            setattr(stored, field, getattr(current, field))
+        _full_clean(stored)
+        stored.save()
+        audit.record_change(actor, "slo.update", stored, before, SLO_AUDIT)
+    return stored
 
 
 @transaction.atomic
 def slo_delete(*, actor, slo: SLO) -> None:
     """Remove an SLO with its measurements and snapshots; a freeze it holds ends now."""
-    slo = SLO.objects.select_for_update(of=("self",)).select_related("service__team").get(pk=slo.pk)
+    slo = locked(SLO.objects.select_related("service__team"), slo.pk)
     _require_manager(actor, slo.service.team, "remove its SLOs")
     _end_open_freezes([slo], actor)
     audit.record(actor=actor, action="slo.delete", obj=slo, before=audit.values(slo, SLO_AUDIT))
@@ -388,7 +388,7 @@ def measurement_push(
             )
     with transaction.atomic():
         # One writer per SLO at a time, so that two pushes cannot both pass the overlap check.
-        SLO.objects.select_for_update().get(pk=slo.pk)
+        locked(SLO, slo.pk)
         stored = list(
             Measurement.objects.filter(
                 slo=slo, start__lt=ordered[-1].end, end__gt=ordered[0].start
@@ -433,9 +433,7 @@ def measurement_push(
 def release_services_set(*, actor, release: Release, services: Iterable[Service]) -> list[Service]:
     """Name the services ``release`` touches (none: its team's). Only services the actor may
     see can be named; those the actor may not see stay as they were."""
-    release = (
-        Release.objects.select_for_update(of=("self",)).select_related("team").get(pk=release.pk)
-    )
+    release = locked(Release.objects.select_related("team"), release.pk)
     perms.require(
         perms.can_set_release_services(actor, release),
         f"Only the team, the manager of {release.name} and release managers can say which "
@@ -501,7 +499,7 @@ def budget_policy_create(*, actor, team: Team, **fields: Any) -> ErrorBudgetPoli
 def budget_policy_update(*, actor, policy: ErrorBudgetPolicy, **changes: Any) -> ErrorBudgetPolicy:
     _require_policy_manager(actor)
     _unknown(changes, POLICY_FIELDS, "policy")
-    policy = ErrorBudgetPolicy.objects.select_for_update().get(pk=policy.pk)
+    policy = locked(ErrorBudgetPolicy, policy.pk)
     before = audit.values(policy, POLICY_AUDIT)
     for field, value in changes.items():
         setattr(policy, field, value)
@@ -515,6 +513,7 @@ def budget_policy_update(*, actor, policy: ErrorBudgetPolicy, **changes: Any) ->
 def budget_policy_delete(*, actor, policy: ErrorBudgetPolicy) -> None:
     """The team follows the default policy (``RELCAL_ERROR_BUDGET_*``) again."""
     _require_policy_manager(actor)
+    policy = locked(ErrorBudgetPolicy, policy.pk)
     audit.record(
         actor=actor,
         action="budget_policy.delete",

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import urllib.request
 from datetime import datetime
 
 from django.conf import settings
@@ -15,6 +14,8 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+
+from relcal import outbound
 
 from . import conf, registry
 from .models import Delivery, Webhook, WebhookFormat
@@ -94,14 +95,6 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return f"sha256={mac.hexdigest()}"
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None  # a redirect is an answer to report, not a place to re-post the message
-
-
-_opener = urllib.request.build_opener(_NoRedirect)
-
-
 def post_webhook(
     hook: Webhook,
     message: registry.Message,
@@ -109,7 +102,10 @@ def post_webhook(
     delivery: Delivery | None,
     now: datetime | None = None,
 ) -> None:
-    """POST the message; any answer but 2xx (or no answer within the timeout) raises.
+    """POST the message; any answer but 2xx (a redirect included), no answer within the timeout,
+    or an address the policy refuses raises (``relcal.outbound``: the address is checked once
+    resolved and the connection made to it; loopback and private ranges only with
+    ``RELCAL_WEBHOOK_ALLOW_PRIVATE``). ``user:password@`` in the URL is sent as Basic auth.
 
     Generic JSON hooks get ``X-Relcal-Event`` (the kind), ``X-Relcal-Delivery`` (the row id,
     the same on a retry), ``X-Relcal-Timestamp`` (Unix seconds) and ``X-Relcal-Signature``."""
@@ -123,7 +119,13 @@ def post_webhook(
             "X-Relcal-Timestamp": timestamp,
             "X-Relcal-Signature": signature(hook.secret, timestamp, body),
         }
-    request = urllib.request.Request(hook.url, data=body, headers=headers, method="POST")
-    with _opener.open(request, timeout=conf.webhook_timeout()) as response:
-        if not 200 <= response.status < 300:
-            raise OSError(f"The webhook answered HTTP {response.status}.")
+    try:
+        outbound.post(
+            hook.url,
+            body,
+            headers,
+            timeout=conf.webhook_timeout(),
+            allow_private=conf.webhook_allow_private(),
+        )
+    except outbound.AddressRefused as error:
+        raise outbound.SendFailed(f"refused: {error.message}") from None

@@ -47,3 +47,9 @@ def digest_time(due: datetime) -> datetime:
 
 def webhook_timeout() -> float:
     return float(getattr(settings, "RELCAL_WEBHOOK_TIMEOUT", 10))
+
+
+def webhook_allow_private() -> bool:
+    """Webhooks may point at loopback and private addresses (a self-hosted chat) only when
+    ``RELCAL_WEBHOOK_ALLOW_PRIVATE`` says so; link-local and metadata addresses never may."""
+    return bool(getattr(settings, "RELCAL_WEBHOOK_ALLOW_PRIVATE", False))

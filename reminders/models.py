@@ -15,6 +15,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from relcal import outbound
+
+from .conf import webhook_allow_private
 from .registry import kinds
 
 
@@ -25,6 +28,10 @@ def new_webhook_secret() -> str:
 def validate_webhook_url(value: str) -> None:
     if not value.lower().startswith(("https://", "http://")):
         raise ValidationError("Give an http:// or https:// address.")
+    try:  # checked again, on the resolved address, each time a message is sent
+        outbound.check_url(value, allow_private=webhook_allow_private())
+    except outbound.AddressRefused as error:
+        raise ValidationError(error.message) from None
 
 
 def validate_reminder_kinds(value: Any) -> None:

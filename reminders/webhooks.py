@@ -9,15 +9,18 @@ fact that they changed.
 from __future__ import annotations
 
 import hashlib
+import logging
 from urllib.parse import urlsplit
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from relcal import audit
+from relcal import audit, outbound
 
 from . import channels, registry
 from .models import Webhook, new_webhook_secret
+
+logger = logging.getLogger(__name__)
 
 FIELDS = ("team", "name", "url", "format", "kinds", "active")
 
@@ -32,7 +35,8 @@ def redacted_url(url: str) -> str:
     changed. A chat service's incoming-webhook URL is itself the credential."""
     parts = urlsplit(url)
     digest = hashlib.sha256(url.encode()).hexdigest()[:12]
-    return f"{parts.scheme}://{parts.netloc}/… (sha256 {digest})"
+    host = parts.netloc.rpartition("@")[2]  # never the user:password of Basic auth
+    return f"{parts.scheme}://{host}/… (sha256 {digest})"
 
 
 def _values(hook: Webhook) -> dict:
@@ -87,7 +91,8 @@ def webhook_delete(*, actor, webhook: Webhook) -> None:
 
 
 def webhook_test(*, actor, webhook: Webhook) -> str:
-    """Post a test message now (not through the workers); returns "" or what went wrong."""
+    """Post a test message now (not through the workers); returns "" or what went wrong, in
+    three words ("could not connect", "timed out", "HTTP <status>") or the address refusal."""
     _require(actor, "change")
     message = registry.Message(
         subject=f"Test message from Relcal for {webhook.team.name}",
@@ -97,6 +102,11 @@ def webhook_test(*, actor, webhook: Webhook) -> str:
     )
     try:
         channels.post_webhook(webhook, message, delivery=None)
-    except Exception as error:  # reported to the operator, not raised
-        return f"{type(error).__name__}: {error}"
+    except outbound.SendFailed as error:
+        # Only "could not connect", "timed out", "HTTP <status>" or the policy's refusal: the
+        # raw socket error would tell open, closed and filtered internal ports apart.
+        return str(error)
+    except Exception:  # reported to the operator, not raised
+        logger.exception("The test message to webhook %s failed.", webhook.pk)
+        return "could not send"
     return ""

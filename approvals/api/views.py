@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Max, Prefetch
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import MultiPartParser
+from rest_framework.relations import PrimaryKeyRelatedField
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -18,7 +21,7 @@ from approvals.models import AuditEvent, CheckReport, ReleaseCandidate, SignOff,
 from approvals.readiness import services as readiness
 from relcal.api.filters import FilterBackend
 from relcal.api.parsers import JSONParser
-from relcal.api.views import ID, NOT_FOUND, WRITE_ERRORS, call_service
+from relcal.api.views import ID, LOCKED, NOT_FOUND, WRITE_ERRORS, call_service
 from releases import permissions as release_perms
 from releases.models import Release
 from releases.selectors import visible_release_q, visible_releases
@@ -91,7 +94,7 @@ class SignOffViewSet(
 
     @extend_schema(
         request=SignOffInputSerializer,
-        responses={201: SignOffSerializer},
+        responses={201: SignOffSerializer, **LOCKED},
         examples=[
             OpenApiExample(
                 "Approve as product",
@@ -121,7 +124,16 @@ class SignOffViewSet(
     def create(self, request: Request, *args, **kwargs) -> Response:
         data = SignOffInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        signoff = services.signoff_record(actor=request.user, **data.validated_data)
+        release = data.validated_data["release"]
+        if not selectors.may_see_release(request.user, release):
+            # Answered as for a missing id, so that the refusal names nothing private.
+            missing = PrimaryKeyRelatedField.default_error_messages["does_not_exist"]
+            raise ValidationError(
+                {"release": [missing.format(pk_value=release.pk)]}, code="does_not_exist"
+            )
+        signoff = services.signoff_record(
+            actor=request.user, request=request, **data.validated_data
+        )
         self._freshness_map = {signoff.pk: (False, False)}
         return Response(self.get_serializer(signoff).data, status=status.HTTP_201_CREATED)
 
@@ -144,6 +156,9 @@ class ApprovalStatusViewSet(viewsets.GenericViewSet):
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
         release = get_object_or_404(selectors.with_approval_data(Release.objects.all()), pk=pk)
         user = request.user
+        if not selectors.may_see_release(user, release):
+            # The same answer as a missing release: ids of private releases cannot be probed.
+            raise Http404("No Release matches the given query.")
         allowed = (
             selectors.can_see_evidence(user)
             or bool(selectors.signing_group_ids(user))
@@ -328,7 +343,7 @@ class CandidateViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
 @extend_schema_view(
     create=extend_schema(
         request=WaiverInputSerializer,
-        responses={201: WaiverSerializer, **WRITE_ERRORS, **CONFLICT},
+        responses={201: WaiverSerializer, **WRITE_ERRORS, **CONFLICT, **LOCKED},
     ),
 )
 class WaiverViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -350,5 +365,7 @@ class WaiverViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         fields = dict(data.validated_data)
         # The same 404 for a candidate that does not exist and one the user may not see.
         candidate = get_object_or_404(_visible_candidates(request.user), pk=fields.pop("candidate"))
-        waiver = readiness.waiver_record(actor=request.user, candidate=candidate, **fields)
+        waiver = readiness.waiver_record(
+            actor=request.user, request=request, candidate=candidate, **fields
+        )
         return Response(WaiverSerializer(waiver).data, status=status.HTTP_201_CREATED)

@@ -18,7 +18,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from relcal import audit
+from relcal import audit, lockout
 from relcal.errors import Conflict
 from relcal.times import require_aware
 from releases import gates
@@ -212,6 +212,7 @@ def can_waive(user) -> bool:
     return user.is_authenticated and user.has_perm("approvals.waive_gate")
 
 
+@lockout.password_reentry  # outside the transaction: a wrong password is counted
 @transaction.atomic
 def waiver_record(
     *, actor, candidate: ReleaseCandidate, gate: str, reason: str, password: str
@@ -229,7 +230,7 @@ def waiver_record(
         raise ValidationError({"reason": "Keep the reason under 2,000 characters."})
     if not password or not actor.check_password(password):
         log.warning("Waiver refused: wrong password for %s on candidate %s", actor, candidate.pk)
-        raise ValidationError({"password": "Wrong password: re-enter your own password to sign."})
+        raise lockout.WrongPassword
     release = _lock(candidate.release)
     _require_current(candidate, release)
     row = gates.readiness(release, user=actor).row(gate)

@@ -45,7 +45,7 @@ def waive(request: HttpRequest, candidate_pk: int) -> HttpResponse:
         return back
     try:
         waiver = services.waiver_record(
-            actor=request.user, candidate=candidate, **form.cleaned_data
+            actor=request.user, request=request, candidate=candidate, **form.cleaned_data
         )
     except (ValidationError, Conflict) as error:
         text = " ".join(getattr(error, "messages", None) or [str(error)])

@@ -25,6 +25,7 @@ from environments.models import (
     MaintenanceWindow,
     WaitlistEntry,
 )
+from environments.privacy import conceal
 from environments.services.bookings import MAX_ACQUIRE_MINUTES
 from relcal.api.fields import BoundedDateTimeField
 from relcal.api.serializers import RefusesNul, Serializer
@@ -88,6 +89,17 @@ class HidesInvisibleRelease:
                 if name in data:
                     data[name] = None
         return data
+
+
+class ConcealsPrivateTeams:
+    """Shows a private team's booking or waitlist entry as ``environments.privacy`` says to a
+    reader who may not see the team: the slot is taken, by "a private team"."""
+
+    def to_representation(self, instance):
+        request = self.context.get("request")
+        if request is not None:
+            conceal(request.user, [instance])
+        return super().to_representation(instance)
 
 
 # --- Error shapes (for the schema) --------------------------------------------------------------
@@ -191,7 +203,7 @@ class EnvironmentSerializer(Serializer):
 # --- Bookings -------------------------------------------------------------------------------
 
 
-class BookingSerializer(HidesInvisibleRelease, Serializer):
+class BookingSerializer(ConcealsPrivateTeams, HidesInvisibleRelease, Serializer):
     environment = _environment_field()
     environment_name = serializers.CharField(source="environment.name", read_only=True)
     team = _team_field()
@@ -324,7 +336,7 @@ class AvailabilitySerializer(serializers.Serializer):
 # --- Waitlist and maintenance -----------------------------------------------------------------
 
 
-class WaitlistEntrySerializer(Serializer):
+class WaitlistEntrySerializer(ConcealsPrivateTeams, Serializer):
     environment = _environment_field()
     team = _team_field()
     team_name = serializers.CharField(source="team.name", read_only=True)

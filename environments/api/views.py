@@ -25,7 +25,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from environments import selectors, services
+from environments import privacy, selectors, services
 from environments.filters import (
     BookingFilter,
     EnvironmentFilter,
@@ -157,6 +157,8 @@ class EnvironmentViewSet(
         query = s.AvailabilityQuerySerializer(data=params)
         query.is_valid(raise_exception=True)
         availability = selectors.availability(environment, **query.validated_data)
+        # A private team's slot stays busy; who holds it and why are the team's business.
+        privacy.conceal(request.user, [b.booking for b in availability.busy if b.booking])
         return Response(s.AvailabilitySerializer(availability).data)
 
 

@@ -17,7 +17,7 @@ from relcal.errors import Conflict
 from relcal.times import fmt, fmt_minutes, fmt_window, require_aware
 from releases.models import Team
 
-from .. import metrics, selectors
+from .. import metrics, privacy, selectors
 from ..models import HOLDING, Booking, Environment
 
 # Clocks of CI runners and laptops drift; a start this far in the past still counts as "now".
@@ -138,20 +138,30 @@ def fields_renamed(renames: dict[str, str]) -> Iterator[None]:
 
 
 def booking_summary(booking: Booking) -> dict:
+    # A conflict is answered to whoever asked, so a private team's holder is never named
+    # (see environments.privacy): the slot is taken, by whom and why is the team's business.
+    private = booking.team.is_private
     return {
         "id": booking.pk,
         "environment": booking.environment.slug,
-        "team": booking.team.slug,
-        "purpose": booking.purpose,
+        "team": privacy.PRIVATE_TEAM_SLUG if private else booking.team.slug,
+        "purpose": privacy.PRIVATE_PURPOSE if private else booking.purpose,
         "start": booking.start,
         "end": booking.end,
-        "booked_by": booking.booked_by.get_username() if booking.booked_by else None,
+        "booked_by": booking.booked_by.get_username()
+        if booking.booked_by and not private
+        else None,
     }
 
 
 def held_by(holder: Booking) -> str:
     # Of a booking in progress (a pipeline's), what the one waiting wants to know is "until".
     to = "until" if holder.start <= timezone.now() < holder.end else "to"
+    if holder.team.is_private:
+        return (
+            f"{holder.environment} is booked by {privacy.PRIVATE_TEAM_NAME.lower()} from "
+            f"{fmt_window(holder.start, holder.end, to=to)}"
+        )
     return (
         f"{holder.environment} is booked by {holder.team} for “{holder.purpose}” from "
         f"{fmt_window(holder.start, holder.end, to=to)}"

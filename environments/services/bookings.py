@@ -15,6 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from relcal import audit
+from relcal.db import locked
 from relcal.errors import Conflict
 from relcal.times import fmt, require_aware
 from releases.models import Release, Team
@@ -139,11 +140,7 @@ def booking_acquire(
 
 def _lock_changeable(actor, booking: Booking) -> Booking:
     """The booking, re-read and locked, once we know ``actor`` may change it and it holds."""
-    booking = (
-        Booking.objects.select_for_update(of=("self",))
-        .select_related("environment", "team", "booked_by")
-        .get(pk=booking.pk)
-    )
+    booking = locked(Booking.objects.select_related("environment", "team", "booked_by"), booking.pk)
     perms.require(
         perms.can_change_booking(actor, booking),
         f"Only members of {booking.team}, the owners of {booking.environment} and release "

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from relcal import audit
+from relcal.db import locked
 from relcal.times import require_aware
 
 from .. import permissions as perms
@@ -66,7 +67,7 @@ def environment_update(*, actor, environment: Environment, **changes: Any) -> En
 
     New rules apply to bookings made from now on; existing bookings stay as they are.
     """
-    environment = Environment.objects.select_for_update().get(pk=environment.pk)
+    environment = locked(Environment, environment.pk)
     unknown = set(changes) - set(ENVIRONMENT_FIELDS)
     if unknown:
         raise TypeError(f"Unknown environment fields: {', '.join(sorted(unknown))}")
@@ -94,6 +95,7 @@ def environment_delete(*, actor, environment: Environment) -> None:
     perms.require(
         perms.can_create_environment(actor), "Only release managers can remove environments."
     )
+    environment = locked(Environment, environment.pk)
     upcoming = environment.bookings.filter(state__in=HOLDING, end__gt=timezone.now()).count()
     if upcoming:
         raise ValidationError(
@@ -158,7 +160,7 @@ def maintenance_window_create(
 def maintenance_window_update(
     *, actor, window: MaintenanceWindow, **changes: Any
 ) -> MaintenanceWindow:
-    window = MaintenanceWindow.objects.select_related("environment").get(pk=window.pk)
+    window = locked(MaintenanceWindow.objects.select_related("environment"), window.pk)
     _require_owner(actor, window.environment)
     unknown = set(changes) - set(MAINTENANCE_FIELDS)
     if unknown:
@@ -179,6 +181,7 @@ def maintenance_window_update(
 
 @transaction.atomic
 def maintenance_window_delete(*, actor, window: MaintenanceWindow) -> None:
+    window = locked(MaintenanceWindow.objects.select_related("environment"), window.pk)
     _require_owner(actor, window.environment)
     environment = window.environment
     audit.record(

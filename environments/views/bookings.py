@@ -33,6 +33,7 @@ from ..forms import (
     may_book,
 )
 from ..models import HOLDING, Booking, Environment, WaitlistEntry, WaitlistState
+from ..privacy import conceal
 
 GET_OR_POST = require_http_methods(["GET", "POST"])
 
@@ -86,7 +87,7 @@ def timeline_page(request: HttpRequest) -> HttpResponse:
         request,
         "environments/timeline.html",
         {
-            "timeline": timeline.build(first_day, days),
+            "timeline": timeline.build(first_day, days, user=request.user),
             "spans": timeline.SPANS,
             "today": today,
             "may_book": may_book(request.user),
@@ -136,7 +137,7 @@ def _initial(request: HttpRequest, form_class) -> dict:
     return initial
 
 
-def _conflict(error: Conflict, form: BookingForm) -> dict:
+def _conflict(error: Conflict, form: BookingForm, user) -> dict:
     """What the conflict box shows: the booking that holds the slot and the suggested one,
     with the fields for the "book this slot instead" and "join the waitlist" buttons."""
     details = error.details
@@ -144,6 +145,9 @@ def _conflict(error: Conflict, form: BookingForm) -> dict:
     holder = (
         Booking.objects.select_related("team", "booked_by").filter(pk=summary.get("id")).first()
     )
+    if holder is not None:
+        # A private team's booking shows only that the slot is taken (environments.privacy).
+        [holder] = conceal(user, [holder])
     data = form.cleaned_data
     slot = {
         "environment": data["environment"].slug,
@@ -194,7 +198,7 @@ def book(request: HttpRequest) -> HttpResponse:
             except ValidationError as error:
                 add_service_errors(form, error)
             except Conflict as error:
-                conflict = _conflict(error, form)
+                conflict = _conflict(error, form, request.user)
             else:
                 when = timeline.span_label(booking.start, booking.end, with_day=True)
                 messages.success(

@@ -27,6 +27,7 @@ from ..forms import (
     may_book,
 )
 from ..models import Environment, MaintenanceWindow, WaitlistState
+from ..privacy import conceal
 from .bookings import GET_OR_POST, with_when
 from .deployments import with_steps
 
@@ -67,7 +68,7 @@ def _detail_response(
     context: dict[str, Any] = {
         "environment": environment,
         "current": environment.current_deployment,
-        "bookings": [with_when(b) for b in _upcoming(environment, user, now)],
+        "bookings": [with_when(b) for b in conceal(user, _upcoming(environment, user, now))],
         "maintenance": [
             with_when(window)
             for window in environment.maintenance_windows.filter(end__gt=now).order_by(
@@ -77,9 +78,12 @@ def _detail_response(
         "rules": _rules(environment),
         "waiting": [
             with_when(entry)
-            for entry in environment.waitlist_entries.filter(
-                state=WaitlistState.WAITING, end__gt=now
-            ).select_related("team")
+            for entry in conceal(
+                user,
+                environment.waitlist_entries.filter(
+                    state=WaitlistState.WAITING, end__gt=now
+                ).select_related("team"),
+            )
         ],
         "deployments": deployments,
         "can_manage": can_manage,

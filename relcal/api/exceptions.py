@@ -3,7 +3,8 @@
 - ``django.core.exceptions.ValidationError`` → 400, keyed by field (``non_field_errors`` for
   the rest);
 - ``PermissionDenied`` → 403 and ``Http404`` → 404, with the service's sentence;
-- ``relcal.errors.Conflict`` → 409: its sentence in ``detail`` and its details beside it.
+- ``relcal.errors.Conflict`` → 409: its sentence in ``detail`` and its details beside it;
+- ``relcal.lockout.Locked`` (too many wrong passwords) → 429 with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -14,12 +15,17 @@ from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from relcal import errors
+from relcal import errors, lockout
 
 
 class _ConflictResponse(exceptions.APIException):
     status_code = 409
     default_code = "conflict"
+
+
+class _LockedResponse(exceptions.APIException):
+    status_code = 429
+    default_code = "locked"
 
 
 def _django_validation_detail(error: DjangoValidationError):
@@ -35,6 +41,10 @@ def exception_handler(exc, context):
     if isinstance(exc, errors.Conflict):
         response = drf_exception_handler(_ConflictResponse(exc.message), context)
         response.data.update(exc.details)
+        return response
+    if isinstance(exc, lockout.Locked):
+        response = drf_exception_handler(_LockedResponse(exc.message_text), context)
+        response["Retry-After"] = str(exc.retry_after)
         return response
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(_django_validation_detail(exc))

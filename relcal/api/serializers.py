@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from django.db import models
 from rest_framework import serializers
 
+from relcal.text import bidi_control_message, is_short
+
 from .fields import NULL_CHARACTERS, BoundedDateField, BoundedDateTimeField, JSONField
 
 
@@ -16,16 +18,30 @@ class RefusesNul:
     """For plain serializers: NUL characters answered with a 400 before any lookup, as the
     release API's ``Serializer`` does for model serializers."""
 
+    # Also refuses bidi control characters in short text fields (names, titles, versions):
+    # see relcal.text. The docstring above stays as published.
     def to_internal_value(self, data):
         if isinstance(data, Mapping):
-            bad = {
-                name: [NULL_CHARACTERS]
-                for name, value in data.items()
-                if name in self.fields and isinstance(value, str) and "\x00" in value
-            }
+            bad = {}
+            for name, value in data.items():
+                field = self.fields.get(name)
+                if field is None or not isinstance(value, str):
+                    continue
+                if "\x00" in value:
+                    bad[name] = [NULL_CHARACTERS]
+                elif _is_short_text(field):
+                    message = bidi_control_message(field.label or name, value)
+                    if message:
+                        bad[name] = [message]
             if bad:
                 raise serializers.ValidationError(bad)
         return super().to_internal_value(data)
+
+
+def _is_short_text(field: serializers.Field) -> bool:
+    return isinstance(field, serializers.CharField) and is_short(
+        field.max_length, multiline=field.style.get("base_template") == "textarea.html"
+    )
 
 
 # drf-spectacular shows this class's docstring as the description of every component built on

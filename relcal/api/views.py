@@ -22,6 +22,12 @@ ERRORS = {
 }
 NOT_FOUND = {404: OpenApiResponse(description="No such object.")}
 WRITE_ERRORS = {**ERRORS, **NOT_FOUND}
+# Endpoints that take a re-entered password (relcal.lockout).
+LOCKED = {
+    429: OpenApiResponse(
+        description="Too many wrong passwords: account or address locked; see Retry-After."
+    )
+}
 
 
 def call_service(service: Callable[..., Any], **kwargs: Any) -> Any:

@@ -12,7 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from relcal.api.serializers import RefusesNul, Serializer
-from releases import gates, services
+from releases import gates, selectors, services
 from releases.models import (
     DependencyKind,
     FreezeWindow,
@@ -36,7 +36,25 @@ def _username_field(**kwargs) -> serializers.SlugRelatedField:
     )
 
 
-class CreateOnlyReleaseMixin:
+class VisibleReleasesMixin:
+    """Release ids in ``release_fields`` accept only releases the requesting user may see, so a
+    private release answers exactly like an id that does not exist (the same 400), whatever the
+    user may do with the releases they can see."""
+
+    release_fields: tuple[str, ...] = ("release",)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        for name in self.release_fields:
+            field = fields.get(name)
+            if field is not None and not field.read_only:
+                field.queryset = selectors.visible_releases(user, Release.objects.all())
+        return fields
+
+
+class CreateOnlyReleaseMixin(VisibleReleasesMixin):
     """``release`` is given on create; a milestone or scope item never moves to another one."""
 
     def get_fields(self):
@@ -229,7 +247,8 @@ class ScopeProgressSerializer(Serializer):
         read_only_fields = fields
 
 
-class DependencySerializer(Serializer):
+class DependencySerializer(VisibleReleasesMixin, Serializer):
+    release_fields = ("release", "depends_on")
     release_name = serializers.CharField(source="release.name", read_only=True)
     depends_on_name = serializers.CharField(source="depends_on.name", read_only=True)
 

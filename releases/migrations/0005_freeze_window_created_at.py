@@ -2,11 +2,37 @@
 
 import django.utils.timezone
 from django.db import migrations, models
+from django.db.models import Min, OuterRef, Subquery
+from django.db.models.functions import Cast
+
+
+def backfill_created_at(apps, schema_editor):
+    """Existing freezes were not created now: give each the time of its creation in the audit
+    trail, or its start if that is earlier or no event recorded it, so the freeze reminder's
+    short-notice rule (created_at in the last few hours) never announces an old freeze."""
+    FreezeWindow = apps.get_model("releases", "FreezeWindow")
+    AuditEvent = apps.get_model("approvals", "AuditEvent")
+    created = (
+        AuditEvent.objects.filter(
+            action="freeze_window.create",
+            object_type="releases.freezewindow",
+            object_id=Cast(OuterRef("pk"), models.CharField()),
+        )
+        .values("object_id")
+        .annotate(first=Min("timestamp"))
+        .values("first")[:1]
+    )
+    now = django.utils.timezone.now()
+    for freeze in FreezeWindow.objects.annotate(event=Subquery(created)).iterator():
+        freeze.created_at = min(freeze.start, freeze.event or now)
+        freeze.save(update_fields=["created_at"])
 
 
 class Migration(migrations.Migration):
     dependencies = [
         ("releases", "0004_milestone_reminder_indexes"),
+        # The audit trail, for the time each existing freeze was created.
+        ("approvals", "0001_approvals_and_audit"),
     ]
 
     operations = [
@@ -17,4 +43,5 @@ class Migration(migrations.Migration):
                 db_index=True, default=django.utils.timezone.now, editable=False
             ),
         ),
+        migrations.RunPython(backfill_created_at, migrations.RunPython.noop, elidable=True),
     ]

@@ -7,6 +7,8 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from relcal.db import locked
+
 from .. import permissions as perms
 from ..models import (
     Milestone,
@@ -45,7 +47,7 @@ def milestone_after_go_live(milestone: Milestone, go_live: datetime) -> bool:
 
 
 def lock_release_for(actor, release: Release, check) -> Release:
-    release = Release.objects.select_for_update().get(pk=release.pk)
+    release = locked(Release, release.pk)
     check(actor, release)
     return release
 

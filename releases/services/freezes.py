@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from relcal import audit
+from relcal.db import locked
 from relcal.errors import Conflict
 from relcal.times import require_aware
 
@@ -19,7 +20,7 @@ from ..models import (
     FreezeWindow,
     Team,
 )
-from ._common import full_clean, snapshot, stored
+from ._common import full_clean, snapshot
 
 
 def freeze_windows_hit(team: Team, start: datetime, end: datetime) -> list[FreezeWindow]:
@@ -67,9 +68,10 @@ def _require_manual(freeze: FreezeWindow) -> None:
 @transaction.atomic
 def freeze_window_update(*, actor, freeze: FreezeWindow, **changes: Any) -> FreezeWindow:
     perms.require(perms.can_manage_freezes(actor), "Only release managers can set freezes.")
-    _require_manual(freeze)
-    audit_before = audit.values(FreezeWindow.objects.get(pk=freeze.pk), FREEZE_FIELDS)
-    before = stored(freeze, FREEZE_FEED_FIELDS)
+    current = locked(FreezeWindow, freeze.pk)
+    _require_manual(current)
+    audit_before = audit.values(current, FREEZE_FIELDS)
+    before = snapshot(current, FREEZE_FEED_FIELDS)
     for field, value in changes.items():
         if field not in FREEZE_FIELDS:
             raise TypeError(f"Unknown freeze window field: {field}")
@@ -77,7 +79,7 @@ def freeze_window_update(*, actor, freeze: FreezeWindow, **changes: Any) -> Free
     _validate_freeze(freeze)
     if snapshot(freeze, FREEZE_FEED_FIELDS) == before:
         return freeze  # nothing changed: keep updated_at and SEQUENCE as they are
-    freeze.sequence += 1
+    freeze.sequence = current.sequence + 1
     freeze.save()
     audit.record_change(actor, "freeze_window.update", freeze, audit_before, FREEZE_FIELDS)
     return freeze
@@ -86,6 +88,7 @@ def freeze_window_update(*, actor, freeze: FreezeWindow, **changes: Any) -> Free
 @transaction.atomic
 def freeze_window_delete(*, actor, freeze: FreezeWindow) -> None:
     perms.require(perms.can_manage_freezes(actor), "Only release managers can set freezes.")
+    freeze = locked(FreezeWindow, freeze.pk)
     _require_manual(freeze)
     audit.record(
         actor=actor, action="freeze_window.delete", obj=freeze, before=audit.values(freeze)

@@ -152,6 +152,12 @@ def release_update(*, actor, release: Release, **changes: Any) -> Release:
     unknown = set(changes) - set(RELEASE_FIELDS)
     if unknown:
         raise TypeError(f"Unknown release fields: {', '.join(sorted(unknown))}")
+    target = changes.get("team")
+    if target is not None and target.pk != release.team_id:
+        perms.require(
+            perms.can_move_release_to(actor, target),
+            "Only release managers and members of the target team can move a release into it.",
+        )
     audit_before = audit.values(release, RELEASE_FIELDS)
     before = (release.go_live, release.window_end, release.team_id)
     stored = snapshot(release, _RELEASE_STORED)

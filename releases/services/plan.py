@@ -12,10 +12,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from relcal import audit
-from relcal.db import serialize_writers
+from relcal.db import locked, serialize_writers
 from relcal.times import fmt, require_aware
 
 from .. import permissions as perms
+from .. import selectors
 from ..models import (
     DependencyKind,
     Milestone,
@@ -31,7 +32,6 @@ from ._common import (
     require_planner,
     snapshot,
     state_label,
-    stored,
 )
 
 MILESTONE_FIELDS = ("kind", "title", "date", "at", "done")
@@ -72,8 +72,9 @@ def milestone_create(*, actor, release: Release, **fields: Any) -> Milestone:
 @transaction.atomic
 def milestone_update(*, actor, milestone: Milestone, **changes: Any) -> Milestone:
     lock_release_for(actor, milestone.release, require_planner)
-    audit_before = audit.values(Milestone.objects.get(pk=milestone.pk), MILESTONE_FIELDS)
-    before = stored(milestone, MILESTONE_FIELDS)
+    current = locked(Milestone, milestone.pk)
+    audit_before = audit.values(current, MILESTONE_FIELDS)
+    before = snapshot(current, MILESTONE_FIELDS)
     for field, value in changes.items():
         if field not in MILESTONE_FIELDS:
             raise TypeError(f"Unknown milestone field: {field}")
@@ -81,7 +82,7 @@ def milestone_update(*, actor, milestone: Milestone, **changes: Any) -> Mileston
     _validate_milestone(milestone)
     if snapshot(milestone, MILESTONE_FIELDS) == before:
         return milestone  # nothing changed: keep updated_at and SEQUENCE as they are
-    milestone.sequence += 1  # every milestone field shows in its calendar event
+    milestone.sequence = current.sequence + 1  # every milestone field shows in its calendar event
     milestone.save()
     audit.record_change(actor, "milestone.update", milestone, audit_before, MILESTONE_FIELDS)
     return milestone
@@ -90,6 +91,7 @@ def milestone_update(*, actor, milestone: Milestone, **changes: Any) -> Mileston
 @transaction.atomic
 def milestone_delete(*, actor, milestone: Milestone) -> None:
     lock_release_for(actor, milestone.release, require_planner)
+    milestone = locked(Milestone, milestone.pk)
     audit.record(
         actor=actor, action="milestone.delete", obj=milestone, before=audit.values(milestone)
     )
@@ -127,7 +129,7 @@ def scope_item_create(*, actor, release: Release, **fields: Any) -> ScopeItem:
 @transaction.atomic
 def scope_item_update(*, actor, item: ScopeItem, **changes: Any) -> ScopeItem:
     lock_release_for(actor, item.release, _require_scope_open)
-    audit_before = audit.values(ScopeItem.objects.get(pk=item.pk), SCOPE_FIELDS)
+    audit_before = audit.values(locked(ScopeItem, item.pk), SCOPE_FIELDS)
     for field, value in changes.items():
         if field not in SCOPE_FIELDS:
             raise TypeError(f"Unknown scope item field: {field}")
@@ -141,6 +143,7 @@ def scope_item_update(*, actor, item: ScopeItem, **changes: Any) -> ScopeItem:
 @transaction.atomic
 def scope_item_delete(*, actor, item: ScopeItem) -> None:
     lock_release_for(actor, item.release, _require_scope_open)
+    item = locked(ScopeItem, item.pk)
     audit.record(actor=actor, action="scope_item.delete", obj=item, before=audit.values(item))
     item.delete()
 
@@ -217,7 +220,7 @@ def scope_item_update_progress(
     """The same as ``scope_item_set_progress`` for one item, which may have no ticket key
     (the admin's scope item page)."""
     lock_release_for(actor, item.release, _require_progress_open)
-    stored_item = ScopeItem.objects.select_for_update().get(pk=item.pk)
+    stored_item = locked(ScopeItem, item.pk)
     _set_progress(actor, [stored_item], done, blocker)
     for field in SCOPE_PROGRESS_FIELDS:
         setattr(item, field, getattr(stored_item, field))
@@ -245,6 +248,18 @@ def find_path(edges: dict[int, set[int]], start: int, goal: int) -> list[int] | 
     return None
 
 
+HIDDEN_RELEASE = "a release you cannot see"
+
+
+def _visible(actor, pks: list[int]) -> set[int]:
+    """Those of ``pks`` that ``actor`` may see: refusals name only these (invariant 7)."""
+    return set(
+        Release.objects.filter(selectors.visible_release_q(actor), pk__in=pks).values_list(
+            "pk", flat=True
+        )
+    )
+
+
 def _dependency_edges() -> dict[int, set[int]]:
     edges: dict[int, set[int]] = defaultdict(set)
     for release_id, depends_on_id in ReleaseDependency.objects.values_list(
@@ -264,6 +279,9 @@ def dependency_create(
     )
     if release.pk == depends_on.pk:
         raise ValidationError({"depends_on": "A release cannot depend on itself."})
+    if not _visible(actor, [depends_on.pk]):
+        # Worded as for an id that does not exist: a private release's existence is private.
+        raise ValidationError({"depends_on": "Choose a release that exists and you can see."})
     # Two concurrent inserts could each pass the cycle check and together close a cycle.
     serialize_writers("release-dependencies")
     edges = _dependency_edges()
@@ -276,7 +294,10 @@ def dependency_create(
         # Read along the arrows: the existing path from depends_on back to release, then the
         # new link that would close it.
         names = dict(Release.objects.filter(pk__in=path).values_list("pk", "name"))
-        cycle = " → ".join([names[pk] for pk in path] + [depends_on.name])
+        seen = _visible(actor, path)
+        cycle = " → ".join(
+            [names[pk] if pk in seen else HIDDEN_RELEASE for pk in path] + [depends_on.name]
+        )
         raise ValidationError(
             {
                 "depends_on": f"This would make the cycle {cycle}; dependencies must not loop "

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from relcal import audit
+from relcal.db import locked
 
 from .. import permissions as perms
 from ..models import (
@@ -42,7 +43,7 @@ TEAM_FIELDS = ("name", "slug", "contact", "color", "is_private")
 @transaction.atomic
 def team_update(*, actor, team: Team, **changes: Any) -> Team:
     perms.require(perms.can_manage_teams(actor), "Only administrators can change teams.")
-    audit_before = audit.values(Team.objects.get(pk=team.pk), TEAM_FIELDS)
+    audit_before = audit.values(locked(Team, team.pk), TEAM_FIELDS)
     for field, value in changes.items():
         if field not in TEAM_FIELDS:
             raise TypeError(f"Unknown team field: {field}")
@@ -56,6 +57,7 @@ def team_update(*, actor, team: Team, **changes: Any) -> Team:
 @transaction.atomic
 def team_set_members(*, actor, team: Team, members) -> Team:
     perms.require(perms.can_manage_teams(actor), "Only administrators can change teams.")
+    team = locked(Team, team.pk)
     before = sorted(team.members.values_list("username", flat=True))
     # One event for the whole set (the membership observer would write one per add/remove).
     with audit.recorded_by_caller(Team.members.through):
@@ -75,6 +77,7 @@ def team_set_members(*, actor, team: Team, members) -> Team:
 @transaction.atomic
 def team_delete(*, actor, team: Team) -> None:
     perms.require(perms.can_manage_teams(actor), "Only administrators can change teams.")
+    team = locked(Team, team.pk)
     if team.releases.exists():
         raise ValidationError(
             {"team": f"{team.name} still owns releases; move or delete them first."}

@@ -184,7 +184,7 @@ def detail_response(request: HttpRequest, pk: int, status: int = 200, **forms) -
     }
     if can_edit:
         context["milestone_form"] = MilestoneForm()
-        context["dependency_form"] = DependencyForm(release=release)
+        context["dependency_form"] = DependencyForm(release=release, user=user)
     if context["can_edit_scope"]:
         context["scope_form"] = ScopeItemForm()
     if context["can_transition"]:

@@ -161,7 +161,7 @@ def dependency_add(request: HttpRequest, pk: int) -> HttpResponse:
         dep = services.dependency_create(actor=request.user, release=release, **data)
         return f"{release.name} {dep.get_kind_display()} {dep.depends_on.name}."
 
-    form = DependencyForm(request.POST, release=release)
+    form = DependencyForm(request.POST, release=release, user=request.user)
     return _submit(request, release, form, "dependency_form", "dependencies", create)
 
 

@@ -45,7 +45,8 @@ def subjects(to: str) -> list[str]:
 
 
 @pytest.fixture
-def receiver():
+def receiver(settings):
+    settings.RELCAL_WEBHOOK_ALLOW_PRIVATE = True  # the receiver listens on 127.0.0.1
     receiver = Receiver()
     yield receiver
     receiver.server.shutdown()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.apps import apps
 from django.contrib.admin import site as admin_site
 from django.contrib.admin.models import LogEntry
@@ -176,6 +177,16 @@ def one_of_each(make_release, manager, admin, search, soon):
         deployment=shipped,
     )
     incident_sources.source_create(actor=admin, name="PagerDuty", kind="pagerduty")
+    # Failed logins as django-axes records them (its admin pages, with the unlock action).
+    attempt = {
+        "username": "alice",
+        "ip_address": "192.0.2.7",
+        "user_agent": "curl",
+        "path_info": "/",
+    }
+    AccessAttempt.objects.create(**attempt, get_data="", post_data="", failures_since_start=3)
+    AccessLog.objects.create(**attempt)
+    AccessFailureLog.objects.create(**attempt, locked_out=False)
     return release
 
 
