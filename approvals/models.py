@@ -1,9 +1,9 @@
 """Approvals: who must sign a release off, the sign-offs, and the audit trail.
 
 Sign-offs and audit events are append-only: the database refuses to update or delete them
-(triggers installed by ``0002_append_only_triggers``), and the audit events form a hash chain
-that ``manage.py verify_audit`` walks. Writes go through ``approvals.services`` and
-``relcal.audit``.
+(triggers installed by ``0003_append_only_triggers``; see ``approvals/triggers.py``), and the
+audit events form a hash chain that ``manage.py verify_audit`` walks. Writes go through
+``approvals.services`` and ``relcal.audit``.
 """
 
 from __future__ import annotations

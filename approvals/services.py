@@ -15,7 +15,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import signatures
 from relcal import audit, lockout
+from relcal.db import locked
 from releases.models import Release, ReleaseState, Team
 
 from . import selectors
@@ -88,8 +90,7 @@ def policy_create(
 @transaction.atomic
 def policy_update(*, actor, policy: ApprovalPolicy, **changes: Any) -> ApprovalPolicy:
     _require_policy_manager(actor)
-    stored = ApprovalPolicy.objects.select_for_update().get(pk=policy.pk)
-    before = audit.values(stored, POLICY_FIELDS)
+    before = audit.values(locked(ApprovalPolicy, policy.pk), POLICY_FIELDS)
     for name, value in changes.items():
         if name not in POLICY_FIELDS:
             raise TypeError(f"Unknown policy field: {name}")
@@ -106,21 +107,28 @@ def policy_update(*, actor, policy: ApprovalPolicy, **changes: Any) -> ApprovalP
 @transaction.atomic
 def policy_delete(*, actor, policy: ApprovalPolicy) -> None:
     _require_policy_manager(actor)
+    policy = locked(ApprovalPolicy, policy.pk)
     if policy.is_default:
         raise ValidationError(
             {"is_default": "The default policy covers every team without one; keep it."}
         )
-    audit.record(
+    audit.delete_and_record(
         actor=actor,
         action="policy.delete",
         obj=policy,
         before={**audit.values(policy), "requirements": _requirement_rows(policy)},
     )
-    policy.delete()
 
 
 def _requirement_rows(policy: ApprovalPolicy) -> list[dict]:
     return [audit.values(r, REQUIREMENT_FIELDS) for r in policy.requirements.order_by("role", "pk")]
+
+
+def _lock_requirement(requirement: ApprovalRequirement) -> ApprovalRequirement:
+    """The requirement, re-read under its policy's lock (the parent first, see ``relcal.db``):
+    a policy deleted meanwhile takes its requirements with it, which is a 404, not a 500."""
+    locked(ApprovalPolicy, requirement.policy_id)
+    return locked(ApprovalRequirement, requirement.pk)
 
 
 @transaction.atomic
@@ -129,6 +137,7 @@ def requirement_create(*, actor, policy: ApprovalPolicy, **fields: Any) -> Appro
     unknown = set(fields) - set(REQUIREMENT_FIELDS)
     if unknown:
         raise TypeError(f"Unknown requirement fields: {', '.join(sorted(unknown))}")
+    policy = locked(ApprovalPolicy, policy.pk)  # still there, and not deleted until we commit
     requirement = ApprovalRequirement(policy=policy, **fields)
     _full_clean(requirement)
     requirement.save()
@@ -146,8 +155,7 @@ def requirement_update(
     *, actor, requirement: ApprovalRequirement, **changes: Any
 ) -> ApprovalRequirement:
     _require_policy_manager(actor)
-    stored = ApprovalRequirement.objects.select_for_update().get(pk=requirement.pk)
-    before = audit.values(stored, REQUIREMENT_FIELDS)
+    before = audit.values(_lock_requirement(requirement), REQUIREMENT_FIELDS)
     for name, value in changes.items():
         if name not in REQUIREMENT_FIELDS:
             raise TypeError(f"Unknown requirement field: {name}")
@@ -166,6 +174,7 @@ def requirement_update(
 @transaction.atomic
 def requirement_delete(*, actor, requirement: ApprovalRequirement) -> None:
     _require_policy_manager(actor)
+    requirement = _lock_requirement(requirement)
     audit.record(
         actor=actor,
         action="policy.requirement.delete",
@@ -281,7 +290,8 @@ def signoff_record(
     role: str,
     decision: str,
     meaning: str,
-    password: str,
+    password: str = "",
+    signing_ticket: str = "",
     comment: str = "",
     fingerprint: str = "",
 ) -> SignOff:
@@ -292,11 +302,8 @@ def signoff_record(
     """
     comment = (comment or "").strip()
     _check_input(role, decision, meaning, comment)
-    if not password or not actor.check_password(password):
-        log.warning("Sign-off refused: wrong password for %s on release %s", actor, release.pk)
-        raise lockout.WrongPassword
     # One signer at a time per release, so that "once per role" holds under concurrency.
-    Release.objects.select_for_update().filter(pk=release.pk).values_list("pk").get()
+    locked(Release, release.pk)
     release = selectors.with_approval_data(Release.objects.all()).get(pk=release.pk)
     if release.state not in selectors.AWAITING:
         raise ValidationError(
@@ -310,6 +317,18 @@ def signoff_record(
     if requirement is None:
         raise ValidationError({"role": f"{release.name} needs no {Role(role).label} sign-off."})
     _check_signer(actor, release, requirement, decision)
+    # The signature after the rules on who may sign: someone who may not sign gets 403 without
+    # a password being tried (or counted towards a lockout).
+    try:
+        signature = signatures.verify(
+            actor,
+            password=password,
+            signing_ticket=signing_ticket,
+            used_for=f"sign-off of release {release.pk}",
+        )
+    except lockout.WrongPassword:
+        log.warning("Sign-off refused: wrong password for %s on release %s", actor, release.pk)
+        raise
     status = selectors.approval_status(release)
     if fingerprint and fingerprint != status.fingerprint:
         raise ValidationError(
@@ -346,7 +365,7 @@ def signoff_record(
         actor=actor,
         action="signoff.create",
         obj=signoff,
-        after=audit.values(signoff, SIGNOFF_VALUES),
+        after={**audit.values(signoff, SIGNOFF_VALUES), "authentication": signature.as_audit()},
     )
     return signoff
 

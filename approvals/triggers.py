@@ -4,32 +4,45 @@ sign-offs (invariant 4), whatever code or person connects.
 PostgreSQL: row triggers refuse UPDATE and DELETE; a statement trigger refuses TRUNCATE.
 SQLite: row triggers refuse UPDATE and DELETE (SQLite has no TRUNCATE).
 
+No session setting unlocks them. (Before migration ``0007_append_only_no_purge_switch`` the
+TRUNCATE trigger let a purge through when the setting ``relcal.allow_purge`` was ``on``, which
+any role with TRUNCATE could set in its own transaction, on any database.)
+
 The one exception is wiping a *test* database between tests. pytest-django's transactional tests
 (``django_db(transaction=True)``, ``live_server``) empty every table after each test with
-Django's ``flush`` command: ``TRUNCATE`` on PostgreSQL, ``DELETE FROM`` on SQLite. The triggers
-let that purge through only when the session asks for it explicitly:
+Django's ``flush`` command: ``TRUNCATE`` on PostgreSQL, ``DELETE FROM`` on SQLite. Relcal's
+``approvals/management/commands/flush.py`` lets that purge through only on a database Django
+created for tests (named ``test_…``, or in-memory SQLite), with ``purge_allowed``:
 
-- PostgreSQL: the TRUNCATE trigger passes when the session setting ``relcal.allow_purge`` is
-  ``on``. UPDATE and DELETE are refused regardless.
+- PostgreSQL: the TRUNCATE triggers are disabled (``ALTER TABLE … DISABLE TRIGGER``) inside the
+  flush's transaction and enabled again before it commits; a failed flush rolls the disabling
+  back with it. Disabling a trigger needs the table's *owner*, who can drop the triggers anyway,
+  so this opens nothing a privilege did not already open. The alternatives were weighed and
+  refused: a trigger that honours the setting when ``current_database()`` looks like a test
+  database keeps a switch in production code and trusts a naming convention (a staging database
+  called ``test_relcal`` would be open); a test-only variant of the guard function installed
+  after the test database is migrated is undone by every test that migrates (django-test-
+  migrations' ``migrator`` re-runs 0003), after which the flush fails.
 - SQLite: the DELETE trigger passes when the SQL function ``relcal_allow_purge()`` returns 1.
   Relcal registers that function on every connection it opens, returning 0 unless the
   connection's ``relcal_allow_purge`` attribute is set; any other client (the sqlite3 shell)
-  lacks the function, so its DELETE fails.
+  lacks the function, so its DELETE fails. (Whoever can open the file can rewrite it anyway.)
 
-Only ``approvals/management/commands/flush.py`` turns the switch on, and only for a database
-Django created for tests (named ``test_…``, or in-memory SQLite). A production ``manage.py
-flush`` is refused by the triggers.
+A production ``manage.py flush`` is refused by the triggers.
 
-What the triggers do not stop: someone who owns the tables can drop the triggers, or set the
-switch by hand. They exist so that no code path, admin action or careless SQL session alters
-history; the hash chain (``manage.py verify_audit``) is what proves nobody did it deliberately,
-and keeping the printed head outside the database proves the newest events were not cut off.
-Production may add a further wall: a database role for the app without TRUNCATE, UPDATE and
-DELETE on these two tables.
+What the triggers do not stop: the owner of the tables can drop or disable the triggers or
+replace their function. They exist so that no code path, admin action or careless SQL session
+alters history; ``manage.py verify_audit`` warns when a trigger is missing or disabled or the
+function is not Relcal's, the hash chain proves nobody altered history deliberately, and keeping
+the printed head outside the database proves the newest events were not cut off. Production adds
+a further wall: the app connects as a role without UPDATE, DELETE and TRUNCATE on these two
+tables (``docs/least-privilege.sql``; ``.ci/least-privilege`` runs the audit tests as that role),
+and only migrations run as the owner.
 
 Note for later migrations: on SQLite, Django rebuilds a table to alter it, and the rebuilt table
 has no triggers. A migration that alters either table must call ``install`` again afterwards
-(``tests/approvals/test_append_only.py`` fails when the triggers are missing).
+(``tests/approvals/test_append_only.py`` fails when the triggers are missing). A change to
+``POSTGRES_BODY`` needs a migration that installs it (a test compares the installed function).
 """
 
 from __future__ import annotations
@@ -38,24 +51,24 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.base.creation import TEST_DATABASE_PREFIX
 
 TABLES = ("approvals_auditevent", "approvals_signoff")
-SETTING = "relcal.allow_purge"
 SQLITE_SWITCH = "relcal_allow_purge"
 
-POSTGRES_FUNCTION = f"""
-CREATE OR REPLACE FUNCTION relcal_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+# The guard refuses every change it is asked about; it has no condition to switch it off.
+POSTGRES_BODY = """
 BEGIN
-    IF TG_OP = 'TRUNCATE' AND current_setting('{SETTING}', true) = 'on' THEN
-        RETURN NULL;
-    END IF;
     RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
         USING HINT = 'Audit events and sign-offs are never changed or removed.';
 END;
-$$;
 """
+POSTGRES_FUNCTION = (
+    "CREATE OR REPLACE FUNCTION relcal_append_only() RETURNS trigger LANGUAGE plpgsql "
+    f"AS $${POSTGRES_BODY}$$;"
+)
 
 
 def _postgres_install(table: str) -> list[str]:
@@ -119,11 +132,12 @@ def uninstall(connection: BaseDatabaseWrapper) -> None:
 
 
 def installed(connection: BaseDatabaseWrapper) -> list[str]:
-    """The names of the append-only triggers present (empty on other databases)."""
+    """The names of the append-only triggers present and enabled (empty on other databases)."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # A disabled trigger (tgenabled 'D') guards nothing: it does not count.
             cursor.execute(
-                "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal "
+                "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgenabled <> 'D' "
                 "AND tgrelid::regclass::text = ANY(%s)",
                 [list(TABLES)],
             )
@@ -145,7 +159,18 @@ def expected(connection: BaseDatabaseWrapper) -> list[str]:
     return sorted(f"{table}_{name}" for table in TABLES for name in names)
 
 
-# --- The purge switch (test databases only) --------------------------------------------------
+def function_intact(connection: BaseDatabaseWrapper) -> bool:
+    """Whether the PostgreSQL guard function is the one this version of Relcal installs (an
+    older one honoured a purge switch; an owner may have replaced it). True on other vendors."""
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT prosrc FROM pg_proc WHERE oid = to_regproc('relcal_append_only')")
+        row = cursor.fetchone()
+    return row is not None and row[0].strip() == POSTGRES_BODY.strip()
+
+
+# --- The test flush's way through (test databases only) --------------------------------------
 
 
 def install_sqlite_switch(connection: BaseDatabaseWrapper) -> None:
@@ -167,17 +192,25 @@ def is_test_database(connection: BaseDatabaseWrapper) -> bool:
     return name.startswith(TEST_DATABASE_PREFIX) or (bool(test_name) and name == test_name)
 
 
+def _truncate_triggers(connection: BaseDatabaseWrapper, verb: str) -> None:
+    with connection.cursor() as cursor:
+        for table in TABLES:
+            cursor.execute(f"ALTER TABLE {table} {verb} TRIGGER {table}_no_truncate")
+
+
 @contextmanager
 def purge_allowed(connection: BaseDatabaseWrapper) -> Iterator[None]:
-    """Let this connection empty the append-only tables for the duration of the block."""
+    """Let this connection empty the append-only tables for the duration of the block.
+
+    Only for a test database's flush (see the module's docstring). On PostgreSQL this needs the
+    tables' owner; the block runs in one transaction, so the triggers are never seen disabled
+    by another session and come back even when the block fails.
+    """
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"SET {SETTING} = 'on'")
-        try:
+        with transaction.atomic(using=connection.alias):
+            _truncate_triggers(connection, "DISABLE")
             yield
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute(f"RESET {SETTING}")
+            _truncate_triggers(connection, "ENABLE")
     else:
         connection.ensure_connection()
         connection.relcal_allow_purge = True

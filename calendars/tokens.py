@@ -14,6 +14,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from relcal.db import locked
+
 from .filters import clean_filters
 from .models import FeedToken, hash_token, new_raw_token
 
@@ -58,6 +60,7 @@ def feed_token_create(
 @transaction.atomic
 def feed_token_rename(*, actor, token: FeedToken, name: str) -> FeedToken:
     _require_owner(actor, token)
+    locked(FeedToken, token.pk)  # a 404 if its owner was deleted meanwhile
     token.name = _clean_name(name)
     token.full_clean()
     token.save(update_fields=["name"])
@@ -68,9 +71,13 @@ def feed_token_rename(*, actor, token: FeedToken, name: str) -> FeedToken:
 def feed_token_revoke(*, actor, token: FeedToken) -> FeedToken:
     """Revoke at once: the next request with the token gets 404. Revoking twice is harmless."""
     _require_owner(actor, token)
-    if token.revoked_at is None:
+    # Read under the lock: of two revocations at once, the second keeps the first's time.
+    stored = locked(FeedToken, token.pk)
+    if stored.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+    else:
+        token.revoked_at = stored.revoked_at
     return token
 
 

@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from environments.models import Deployment, EnvironmentKind
 from relcal import audit
+from relcal.db import locked as lock_row
 from relcal.db import serialize_writers
 from relcal.times import fmt, require_aware
 from releases.models import Release
@@ -346,7 +347,7 @@ def _update(
     actor, incident: Incident, *, source: IncidentSource | None, changes: Mapping[str, Any]
 ) -> Incident:
     as_source = _acts_for_source(actor, source)
-    locked = Incident.objects.select_for_update(of=("self",)).get(pk=incident.pk)
+    locked = lock_row(Incident, incident.pk)
     current = list(locked.services.select_related("team"))
     if as_source:
         if locked.source_id != source.pk:
@@ -419,11 +420,10 @@ def incident_delete(*, actor, incident: Incident) -> None:
         perms.can_delete_incident(actor),
         "Only release managers can delete incidents; resolve a real one instead.",
     )
-    locked = Incident.objects.select_for_update(of=("self",)).get(pk=incident.pk)
+    locked = lock_row(Incident, incident.pk)
     services = list(locked.services.all())
-    audit.record(
+    cause = (locked.deployment_id, locked.release_id)
+    audit.delete_and_record(
         actor=actor, action="incident.delete", obj=locked, before=_snapshot(locked, services)
     )
-    cause = (locked.deployment_id, locked.release_id)
-    locked.delete()
     _refresh([cause[0]], [cause[1]])

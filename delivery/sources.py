@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from relcal import audit
+from relcal.db import locked as lock_row
 from reliability.models import Service
 
 from . import permissions as perms
@@ -97,7 +98,7 @@ def source_update(*, actor, source: IncidentSource, **changes: Any) -> IncidentS
     if unknown:
         raise TypeError(f"Unknown incident source fields: {', '.join(sorted(unknown))}")
     _require_manager(actor)
-    locked = IncidentSource.objects.select_for_update().get(pk=source.pk)
+    locked = lock_row(IncidentSource, source.pk)
     current = list(locked.default_services.all())
     before = _snapshot(locked, current)
     secret = changes.pop("secret", "") or ""
@@ -142,7 +143,8 @@ def source_new_secret(*, actor, source: IncidentSource) -> IncidentSource:
 def source_delete(*, actor, source: IncidentSource) -> None:
     """Remove a source; the incidents it reported stay (without their source)."""
     _require_manager(actor)
-    locked = IncidentSource.objects.select_for_update().get(pk=source.pk)
+    locked = lock_row(IncidentSource, source.pk)
     before = _snapshot(locked, locked.default_services.all())
-    audit.record(actor=actor, action="incident_source.delete", obj=locked, before=before)
-    locked.delete()
+    # Its incidents forget it: rows incident services lock, so they are changed before the
+    # event is recorded (relcal.db).
+    audit.delete_and_record(actor=actor, action="incident_source.delete", obj=locked, before=before)

@@ -220,6 +220,8 @@ class BookingAdmin(ServiceModelAdmin):
             except (ValidationError, PermissionDenied) as error:
                 message = " ".join(error_messages(error))
                 self.message_user(request, f"{booking}: {message}", messages.ERROR)
+            except Conflict as error:  # ended by someone else meanwhile
+                self.message_user(request, f"{booking}: {error.message}", messages.ERROR)
             else:
                 state = booking.get_state_display().lower()
                 self.message_user(request, f"{booking}: {done} ({state}).", messages.SUCCESS)
@@ -406,5 +408,7 @@ class WaitlistEntryAdmin(ServiceModelAdmin):
             except (ValidationError, PermissionDenied) as error:
                 message = " ".join(error_messages(error))
                 self.message_user(request, f"{entry}: {message}", messages.ERROR)
+            except Conflict as error:  # granted or withdrawn meanwhile
+                self.message_user(request, f"{entry}: {error.message}", messages.ERROR)
             else:
                 self.message_user(request, f"{entry}: withdrawn.", messages.SUCCESS)

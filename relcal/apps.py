@@ -14,6 +14,7 @@ class RelcalConfig(AppConfig):
             checks,  # noqa: F401  (registers the system checks)
             schedules,
         )
+        from .api import schema  # noqa: F401  (registers the schema's field extension)
 
         post_migrate.connect(schedules.sync_after_migrate, dispatch_uid="relcal-sync-schedules")
 

@@ -17,6 +17,7 @@ not have to pass them along.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import uuid
@@ -259,6 +260,21 @@ def record_change(actor, action: str, obj: models.Model, before: dict, fields) -
     was, now = changes(before, values(obj, fields))
     if now:
         record(actor=actor, action=action, obj=obj, before=was, after=now)
+
+
+def delete_and_record(
+    *, actor, action: str, obj: models.Model, before: dict[str, Any] | None = None
+) -> None:
+    """Delete ``obj``, then record ``action`` for it as the transaction's last write.
+
+    Deleting also deletes (or sets to null) the rows that point to ``obj``, each a row lock;
+    taken after the audit chain lock, one of them could be held by a transaction waiting for
+    that lock: a deadlock (see the lock order in ``relcal.db``). So the rows go first and the
+    event, which names ``obj`` by the primary key it had, comes after.
+    """
+    subject = copy.copy(obj)  # ``delete`` clears the primary key of ``obj`` itself
+    obj.delete()
+    record(actor=actor, action=action, obj=subject, before=before)
 
 
 # --- Many-to-many changes recorded by the service that makes them ------------------------------

@@ -55,4 +55,13 @@ def check_production_settings(app_configs, **kwargs):
                 id="relcal.W005",
             )
         )
+    if settings.RELCAL_CSP_REPORT_ONLY:
+        problems.append(
+            Warning(
+                "The Content-Security-Policy is report-only: browsers run injected scripts and "
+                "only report them.",
+                hint="Unset RELCAL_CSP_REPORT_ONLY once the policy is tried.",
+                id="relcal.W020",
+            )
+        )
     return problems

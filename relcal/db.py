@@ -3,15 +3,24 @@
 Lock order. Every service that writes takes its locks in this one order, so two transactions
 never wait for each other in a circle (PostgreSQL would answer "deadlock detected", a 500):
 
-1. the parent row a rule is about, when there is one: the release (``lock_release_for``), the
-   environment, the service or SLO;
+1. the parent rows a rule is about, outermost first: the environment, then the release
+   (``lock_release_for``); the service, then the SLO; the approval policy, then its
+   requirement;
 2. the row being changed or deleted, re-read with ``locked(…)`` (a row a concurrent request
-   deleted meanwhile is a 404, never ``DoesNotExist``);
+   deleted meanwhile is a 404, never ``DoesNotExist``); a second row of the same kind (the
+   deployment a rollback undoes) after the first;
 3. named advisory locks (``serialize_writers(key)``) for rules that span rows;
-4. the audit chain lock, last: ``audit.record`` takes it as the final write of the transaction.
+4. the other rows the change writes: rows a delete cascades to or sets to null
+   (``audit.delete_and_record`` deletes before it records), bookings granted from the waitlist
+   (``promote_waitlist`` grants before anything is recorded);
+5. the audit chain lock, last: ``audit.record`` takes it and holds it until the commit.
 
-A service therefore locks what it changes *before* its first audit event, and never locks a row
-after recording one.
+So a transaction that has recorded an event waits for no other lock: it locks everything it
+changes *before* its first audit event. The one kind of row written after recording is the
+derived kind every writer touches only after recording (a production change's failure flags),
+which the audit chain lock itself serializes. A service that calls another service (a deployment
+moving its release) takes the callee's locks first, in this order, so the callee only re-enters
+them.
 """
 
 from __future__ import annotations
@@ -47,7 +56,14 @@ def locked(queryset: type[M] | models.QuerySet[M], pk) -> M:
     """
     if isinstance(queryset, type):
         queryset = queryset._default_manager.all()
-    obj = queryset.select_for_update(of=("self",)).filter(pk=pk).first()
+    return reread(queryset.select_for_update(of=("self",)), pk)
+
+
+def reread(queryset: models.QuerySet[M], pk) -> M:
+    """The row ``pk`` of ``queryset`` as stored now, e.g. an answer read again after the
+    service's commit; one a concurrent request deleted since is a 404 (``Http404``), never
+    ``DoesNotExist``."""
+    obj = queryset.filter(pk=pk).first()
     if obj is None:
         name = queryset.model._meta.verbose_name
         raise Http404(f"This {name} no longer exists: it was deleted meanwhile.")

@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -76,8 +78,10 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",  # Content-Security-Policy (settings below; its system checks and template tag)
     "django_celery_beat",
     "relcal.apps.RelcalConfig",
+    "accounts",
     "releases",
     "environments",
     "approvals",
@@ -91,6 +95,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every answer (static files too), nonces made on demand.
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Request latency and responses by view for /metrics (after whitenoise: not static files).
     "relcal.metrics.RequestMetricsMiddleware",
@@ -120,6 +126,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.context.company_signin",
             ],
         },
     },
@@ -150,7 +157,10 @@ AUTH_PASSWORD_VALIDATORS = [
 # Axes first: a locked-out login is refused before the password is checked.
 AUTHENTICATION_BACKENDS = [
     "relcal.lockout.LockoutBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend, within what RELCAL_PASSWORD_LOGIN allows.
+    "accounts.backends.PasswordBackend",
+    # Sessions opened by company sign-in (OpenID Connect): no password to check.
+    "accounts.backends.ProviderBackend",
 ]
 
 # --- Password guessing (django-axes; relcal/lockout.py) ---------------------------------------
@@ -171,6 +181,43 @@ AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "releases:list"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Company sign-in: OpenID Connect (accounts/; Authlib's Django client) ------------------
+# One provider, found by discovery at <issuer>/.well-known/openid-configuration. Unset issuer:
+# no single sign-on, passwords only. The client secret comes from RELCAL_OIDC_CLIENT_SECRET_FILE
+# (or RELCAL_OIDC_CLIENT_SECRET).
+RELCAL_OIDC_ISSUER = env("RELCAL_OIDC_ISSUER").rstrip("/")
+RELCAL_OIDC_CLIENT_ID = env("RELCAL_OIDC_CLIENT_ID")
+RELCAL_OIDC_CLIENT_SECRET = env("RELCAL_OIDC_CLIENT_SECRET")
+RELCAL_OIDC_PROVIDER_NAME = env("RELCAL_OIDC_PROVIDER_NAME", "your company account")
+RELCAL_OIDC_SCOPES = env("RELCAL_OIDC_SCOPES", "openid email profile groups")
+RELCAL_OIDC_GROUPS_CLAIM = env("RELCAL_OIDC_GROUPS_CLAIM", "groups")
+# The provider's group names → Relcal's roles ("group:<Django group name>"), teams
+# ("team:<slug>") and admin access ("staff"), as JSON, e.g.
+# {"relcal-rm": ["group:Release managers", "staff"], "payments": ["team:payments"]}.
+# Applied at every sign-in: roles and teams the mapping governs are added and removed.
+RELCAL_OIDC_ROLE_MAP = env("RELCAL_OIDC_ROLE_MAP", "{}")
+# Seconds to wait for the provider (discovery, keys, token exchange); slower is "not answering".
+RELCAL_OIDC_TIMEOUT = env_int("RELCAL_OIDC_TIMEOUT", 5, low=1, high=60)
+# How long discovery and keys are trusted before they are fetched again.
+RELCAL_OIDC_METADATA_SECONDS = env_int("RELCAL_OIDC_METADATA_SECONDS", 3600, low=0)
+# Clock skew allowed when checking the ID token's exp and iat.
+RELCAL_OIDC_LEEWAY_SECONDS = env_int("RELCAL_OIDC_LEEWAY_SECONDS", 30, low=0, high=300)
+# A signing ticket (the API's electronic signature for people who sign in through the
+# provider) is valid this long after the re-authentication, and once.
+RELCAL_SIGNING_TICKET_SECONDS = env_int("RELCAL_SIGNING_TICKET_SECONDS", 300, low=30, high=3600)
+# Local passwords: "all" (default: the demo, break-glass administrators), "superusers" (only
+# superusers may log in with a password) or "off" (company sign-in only).
+RELCAL_PASSWORD_LOGIN = env("RELCAL_PASSWORD_LOGIN", "all").strip().lower()
+if RELCAL_PASSWORD_LOGIN not in {"all", "superusers", "off"}:
+    raise ImproperlyConfigured(
+        f"RELCAL_PASSWORD_LOGIN must be all, superusers or off, not {RELCAL_PASSWORD_LOGIN!r}."
+    )
+# A session lasts this long after sign-in (roles from the provider are applied at sign-in, so
+# this is how long a removed role can outlive its removal; `manage.py end_sessions` ends one
+# person's sessions at once).
+RELCAL_SESSION_HOURS = env_int("RELCAL_SESSION_HOURS", 12, low=1, high=24 * 30)
+SESSION_COOKIE_AGE = RELCAL_SESSION_HOURS * 3600
 
 # --- Time ---------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -277,6 +324,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every operation declares the error statuses its shape implies (relcal.api.schema).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "relcal.api.schema.add_error_responses",
+    ],
 }
 
 # --- Calendar feeds -------------------------------------------------------------------------
@@ -378,6 +430,49 @@ SECURE_PROXY_SSL_HEADER = (
 # Load balancers and Prometheus reach these over the internal network, in plain http.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp). Enforced, not report-only: a policy nobody enforces
+# protects nobody, and the browser tests run every page under this one and fail on any violation.
+# - script-src: only Relcal's own files; no inline script, no eval, no javascript: URLs. A template
+#   that truly needs an inline element gives it `nonce="{{ request.csp_nonce }}"`.
+# - style-src: only Relcal's own files, and <style> elements carrying the request's nonce. No
+#   style attributes: values computed per page (team colours, timeline positions) become classes
+#   by the `styled` tag, their rules in one nonce'd <style> per page (relcal/templatetags/
+#   csp_styles.py). The Django admin's change list and DRF's browsable API write a <style>
+#   element: templates/admin/ and templates/rest_framework/ give it the nonce (and DRF's style
+#   attributes become classes). Nothing needs 'unsafe-inline'.
+# - img-src data:: Swagger UI's stylesheet draws an icon from a data: URL.
+# - form-action: a form may only post to Relcal; Chromium also checks the redirects that follow a
+#   submitted form, so a sign-in that posts to Relcal and is redirected to an identity provider
+#   needs that provider's origin: RELCAL_OIDC_ISSUER's is added by itself, any other (an
+#   authorization or logout endpoint on another origin) goes in RELCAL_CSP_FORM_ACTION_EXTRA,
+#   comma-separated (e.g. https://login.example.com).
+# - frame-ancestors 'none' is X_FRAME_OPTIONS = DENY for browsers that read only CSP.
+# RELCAL_CSP_REPORT_ONLY=1 sends the same policy as Content-Security-Policy-Report-Only instead,
+# to try a change on a running portal; check --deploy warns while it is on (relcal.W020).
+RELCAL_CSP_FORM_ACTION_EXTRA = env_list("RELCAL_CSP_FORM_ACTION_EXTRA")
+RELCAL_CSP_REPORT_ONLY = env_bool("RELCAL_CSP_REPORT_ONLY", False)
+_OIDC_ORIGIN = (
+    ["{0.scheme}://{0.netloc}".format(urlsplit(RELCAL_OIDC_ISSUER))] if RELCAL_OIDC_ISSUER else []
+)
+_csp = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        # Forms that lead to company sign-in (log in, log out, signatures) are answered with a
+        # redirect to the provider, which form-action covers too: its origin is allowed.
+        "form-action": [SELF, *_OIDC_ORIGIN, *RELCAL_CSP_FORM_ACTION_EXTRA],
+    }
+}
+CONTENT_SECURITY_POLICY = None if RELCAL_CSP_REPORT_ONLY else _csp
+CONTENT_SECURITY_POLICY_REPORT_ONLY = _csp if RELCAL_CSP_REPORT_ONLY else None
 
 LOGGING = {
     "version": 1,

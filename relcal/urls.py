@@ -2,11 +2,11 @@
 that names the domain apps: wiring them is its job.)"""
 
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.urlpatterns import format_suffix_patterns
 
+from accounts import views as account_views
 from approvals.api.urls import router as approvals_api
 from calendars.api.urls import router as calendars_api
 from delivery.api.dora import GitLabProjectMetrics
@@ -16,6 +16,7 @@ from releases.api.urls import router as releases_api
 from reliability.api.urls import router as reliability_api
 
 from . import home, metrics, views
+from .api.docs import SwaggerView
 from .api.routers import api_root_view
 
 API_ROUTERS = (
@@ -31,7 +32,7 @@ api_v1 = [
     *format_suffix_patterns([path("", api_root_view(*API_ROUTERS), name="api-root")]),
     *(url for router in API_ROUTERS for url in router.urls),
     path("schema/", SpectacularAPIView.as_view(api_version="1"), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-v1:schema"), name="docs"),
+    path("docs/", SwaggerView.as_view(url_name="api-v1:schema"), name="docs"),
 ]
 
 urlpatterns = [
@@ -50,8 +51,9 @@ urlpatterns = [
         name="gitlab-dora-metrics",
     ),
     path("admin/", admin.site.urls),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/login/", account_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", account_views.logout, name="logout"),
+    path("accounts/", include("accounts.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("metrics", metrics.view, name="metrics"),
     path("favicon.ico", views.favicon, name="favicon"),

@@ -116,7 +116,8 @@ def end_with_slos(slos, *, actor, now: datetime) -> int:
     answers how many ended. The caller holds the transaction."""
     ended = 0
     for budget_freeze in (
-        BudgetFreeze.objects.select_for_update(of=("self",))
+        # Each freeze with its window, all locked before the first event below (relcal.db).
+        BudgetFreeze.objects.select_for_update(of=("self", "freeze"))
         .select_related("freeze", "slo")
         .filter(slo__in=slos, ended_at__isnull=True)
     ):

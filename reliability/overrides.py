@@ -15,8 +15,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import signatures
 from approvals.services import printed_name
 from relcal import audit, lockout
+from relcal.db import locked
 from relcal.errors import Conflict
 from releases import gates
 from releases.models import Release, ReleaseState
@@ -36,7 +38,9 @@ def can_override(user) -> bool:
 
 @lockout.password_reentry  # outside the transaction: a wrong password is counted
 @transaction.atomic
-def budget_override(*, actor, release: Release, reason: str, password: str) -> BudgetOverride:
+def budget_override(
+    *, actor, release: Release, reason: str, password: str = "", signing_ticket: str = ""
+) -> BudgetOverride:
     """Let ``release`` pass its failing error-budget gate: an SRE's signature (the password
     again, a reason), audited with the printed name and time."""
     if not can_override(actor):
@@ -48,13 +52,20 @@ def budget_override(*, actor, release: Release, reason: str, password: str) -> B
         )
     if len(reason) > MAX_REASON:
         raise ValidationError({"reason": "Keep the reason under 2,000 characters."})
-    if not password or not actor.check_password(password):
+    try:
+        signature = signatures.verify(
+            actor,
+            password=password,
+            signing_ticket=signing_ticket,
+            used_for=f"error-budget override of release {release.pk}",
+        )
+    except lockout.WrongPassword:
         log.warning(
             "Budget override refused: wrong password for %s on release %s", actor, release.pk
         )
-        raise lockout.WrongPassword
+        raise
     # The lock release_transition takes: an override and a transition never interleave.
-    release = Release.objects.select_for_update().select_related("team").get(pk=release.pk)
+    release = locked(Release.objects.select_related("team"), release.pk)
     if release.state not in gates.UPCOMING:
         state = ReleaseState(release.state).label.lower()
         raise Conflict(f"{release.name} is {state}: there is no gate left to override.")
@@ -86,6 +97,7 @@ def budget_override(*, actor, release: Release, reason: str, password: str) -> B
             "signer": override.signer_name,
             "signed_at": override.signed_at,
             "failing": row.result.reason,
+            "authentication": signature.as_audit(),
         },
     )
     return override

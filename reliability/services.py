@@ -133,9 +133,12 @@ def service_delete(*, actor, service: Service) -> None:
     """Remove a service with its SLOs, measurements and snapshots."""
     service = locked(Service.objects.select_related("team"), service.pk)
     _require_manager(actor, service.team, "remove its services")
-    _end_open_freezes(service.slos.all(), actor)
+    # The service, then its SLOs (relcal.db): the delete below takes them with it, after the
+    # audit events, so no SLO service may hold one of them then, waiting for the audit chain.
+    slos = list(SLO.objects.select_for_update(of=("self",)).filter(service=service).order_by("pk"))
+    _end_open_freezes(slos, actor)
     before = audit.values(service, SERVICE_FIELDS)
-    before["slos"] = sorted(service.slos.values_list("name", flat=True))
+    before["slos"] = sorted(slo.name for slo in slos)
     audit.record(actor=actor, action="service.delete", obj=service, before=before)
     service.delete()
 
@@ -354,7 +357,9 @@ def measurement_push(
     measurement is a ``Conflict`` naming it, so a retried push is refused, not doubled.
     """
     now = now or timezone.now()
-    slo = SLO.objects.select_related("service__team").get(pk=slo.pk)
+    slo = SLO.objects.select_related("service__team").filter(pk=slo.pk).first()
+    if slo is None:
+        raise Http404("This SLO no longer exists: it was deleted meanwhile.")
     perms.require(
         perms.can_push_measurements(actor, slo.service.team),
         f"Only members of {slo.service.team}, release managers and SRE can push measurements "

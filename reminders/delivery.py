@@ -105,7 +105,9 @@ def deliver(pk: int, *, now: datetime | None = None) -> str:
     now = now or timezone.now()
     if not claim(pk, now):
         return ""  # another worker has it, or it is done, or not yet due
-    delivery = Delivery.objects.select_related("recipient", "webhook__team").get(pk=pk)
+    delivery = Delivery.objects.select_related("recipient", "webhook__team").filter(pk=pk).first()
+    if delivery is None:
+        return ""  # its webhook was deleted since the claim, and the row with it
     kind = registry.kinds().get(delivery.kind)
     if due_at(delivery, kind) < now - conf.stale_after():
         _finish(delivery, state=State.SKIPPED, last_error="Too late to be useful.")

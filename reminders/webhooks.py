@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from relcal import audit, outbound
+from relcal.db import locked
 
 from . import channels, registry
 from .models import Webhook, new_webhook_secret
@@ -67,7 +68,7 @@ def webhook_update(*, actor, webhook: Webhook, rotate_secret: bool = False, **ch
     unknown = set(changes) - set(FIELDS)
     if unknown:
         raise ValidationError({sorted(unknown)[0]: "This field cannot be changed."})
-    hook = Webhook.objects.select_for_update().get(pk=webhook.pk)
+    hook = locked(Webhook, webhook.pk)
     before = _values(hook)
     for name, value in changes.items():
         setattr(hook, name, value)
@@ -86,8 +87,9 @@ def webhook_update(*, actor, webhook: Webhook, rotate_secret: bool = False, **ch
 @transaction.atomic
 def webhook_delete(*, actor, webhook: Webhook) -> None:
     _require(actor, "delete")
-    audit.record(actor=actor, action="webhook.delete", obj=webhook, before=_values(webhook))
-    webhook.delete()
+    hook = locked(Webhook, webhook.pk)
+    # Its deliveries go with it: rows the workers lock, so before the event (relcal.db).
+    audit.delete_and_record(actor=actor, action="webhook.delete", obj=hook, before=_values(hook))
 
 
 def webhook_test(*, actor, webhook: Webhook) -> str:

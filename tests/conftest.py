@@ -8,6 +8,7 @@ role) and ``admin`` (superuser).
 from __future__ import annotations
 
 import itertools
+import os
 from datetime import timedelta
 
 import pytest
@@ -17,9 +18,24 @@ from rest_framework.test import APIClient
 
 from releases import roles, services
 from releases.models import Team
+from tests.oidc_provider import oidc, oidc_provider  # noqa: F401  (fixtures for every folder)
 
 PASSWORD = "correct-horse-battery"
 _versions = itertools.count(1)
+
+# The least-privilege run (``.ci/least-privilege``) runs the audit tests against a database its
+# owner created and migrated beforehand (RELCAL_TEST_EXISTING_DB=1), first as the owner, then
+# as the application role of docs/least-privilege.sql (RELCAL_TEST_APP_ROLE=1 as well).
+EXISTING_DB = os.environ.get("RELCAL_TEST_EXISTING_DB") == "1"
+APP_ROLE = EXISTING_DB and os.environ.get("RELCAL_TEST_APP_ROLE") == "1"
+
+if EXISTING_DB:
+
+    @pytest.fixture(scope="session")
+    def django_db_setup():
+        """Use the database ``DATABASE_URL`` names as it is, made by the real migrations: the
+        application role may not create a test database, migrate or flush. Each test still runs
+        in a transaction that is rolled back; tests that need more are skipped (``skipped``)."""
 
 
 def _user(username: str, *groups: str, **extra) -> User:
@@ -119,8 +135,6 @@ def pytest_collection_modifyitems(config, items):
     """Browser tests need Debian's Chromium. Without it they skip on a developer's machine,
     but CI sets RELCAL_REQUIRE_BROWSER=1 so that a missing browser fails instead of hiding.
     PostgreSQL tests (locking, constraints) run on CI's PostgreSQL leg."""
-    import os
-
     from django.conf import settings
 
     on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
@@ -132,3 +146,21 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(no_browser)
         if "postgres" in item.keywords and not on_postgres:
             item.add_marker(no_postgres)
+        reason = skipped(item)
+        if reason:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def skipped(item) -> str:
+    """Why the least-privilege run skips a test: a transactional test ends with a flush, which
+    only a test database allows; a test marked ``owner`` drops or disables the triggers."""
+    marker = item.get_closest_marker("django_db")
+    transactional = marker is not None and bool(
+        marker.kwargs.get("transaction") or (marker.args and marker.args[0])
+    )
+    flushing = {"transactional_db", "live_server", "django_db_serialized_rollback"}
+    if EXISTING_DB and (transactional or flushing & set(item.fixturenames)):
+        return "flushes the database: not on an existing database"
+    if APP_ROLE and "owner" in item.keywords:
+        return "needs the tables' owner: not as the application role"
+    return ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from accounts.api import SignatureFields
 from approvals.chain import COLUMNS
 from approvals.models import (
     AuditEvent,
@@ -56,13 +57,12 @@ class SignOffSerializer(serializers.ModelSerializer):
         return self._freshness(signoff)[1]
 
 
-class SignOffInputSerializer(serializers.Serializer):
+class SignOffInputSerializer(SignatureFields, serializers.Serializer):
     release = serializers.PrimaryKeyRelatedField(queryset=Release.objects.all())
     role = serializers.ChoiceField(choices=Role.choices)
     decision = serializers.ChoiceField(choices=Decision.choices)
     meaning = serializers.ChoiceField(choices=Meaning.choices)
     comment = serializers.CharField(required=False, allow_blank=True, max_length=2_000)
-    password = serializers.CharField(write_only=True, trim_whitespace=False)
     fingerprint = serializers.RegexField(
         r"^[0-9a-f]{64}$",
         required=False,
@@ -226,12 +226,9 @@ class WaiverSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class WaiverInputSerializer(RefusesNul, serializers.Serializer):
+class WaiverInputSerializer(RefusesNul, SignatureFields, serializers.Serializer):
     candidate = serializers.IntegerField(
         min_value=1, max_value=2**63 - 1, help_text="The candidate's id."
     )
     gate = serializers.CharField(max_length=50, help_text="The failing gate, e.g. checks.")
     reason = serializers.CharField(max_length=2_000, help_text="Why it may ship anyway.")
-    password = serializers.CharField(
-        write_only=True, trim_whitespace=False, help_text="Your password: this is a signature."
-    )

@@ -21,7 +21,7 @@ from approvals.models import AuditEvent, CheckReport, ReleaseCandidate, SignOff,
 from approvals.readiness import services as readiness
 from relcal.api.filters import FilterBackend
 from relcal.api.parsers import JSONParser
-from relcal.api.views import ID, LOCKED, NOT_FOUND, WRITE_ERRORS, call_service
+from relcal.api.views import ID, LOCKED, NOT_FOUND, ROLE_ONLY, WRITE_ERRORS, call_service
 from releases import permissions as release_perms
 from releases.models import Release
 from releases.selectors import visible_release_q, visible_releases
@@ -52,6 +52,10 @@ def _freshness(signoffs: list[SignOff]) -> dict[int, tuple[bool, bool]]:
     return out
 
 
+@extend_schema_view(
+    list=extend_schema(responses={200: SignOffSerializer(many=True), **ROLE_ONLY}),
+    retrieve=extend_schema(responses={200: SignOffSerializer, **ROLE_ONLY}),
+)
 class SignOffViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -137,7 +141,7 @@ class SignOffViewSet(
         self._freshness_map = {signoff.pk: (False, False)}
         return Response(self.get_serializer(signoff).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={200: PendingSerializer(many=True)})
+    @extend_schema(responses={200: PendingSerializer(many=True), **ROLE_ONLY})
     @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
     def pending(self, request: Request) -> Response:
         """Release × role pairs waiting for your sign-off (yours went stale, or none yet)."""
@@ -146,6 +150,9 @@ class SignOffViewSet(
         return Response(PendingSerializer(selectors.pending_for(request.user), many=True).data)
 
 
+@extend_schema_view(
+    retrieve=extend_schema(responses={200: ApprovalStatusSerializer, **ROLE_ONLY}),
+)
 class ApprovalStatusViewSet(viewsets.GenericViewSet):
     """Where a release stands with its sign-offs: per role, what counts, blocks or is stale."""
 
@@ -172,6 +179,10 @@ class ApprovalStatusViewSet(viewsets.GenericViewSet):
         return Response(ApprovalStatusSerializer(selectors.approval_status(release)).data)
 
 
+@extend_schema_view(
+    list=extend_schema(responses={200: AuditEventSerializer(many=True), **ROLE_ONLY}),
+    retrieve=extend_schema(responses={200: AuditEventSerializer, **ROLE_ONLY}),
+)
 class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
     """The audit trail, oldest first; page through it with ``seq_after``."""
 

@@ -18,7 +18,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import signatures
 from relcal import audit, lockout
+from relcal.db import locked
 from relcal.errors import Conflict
 from relcal.times import require_aware
 from releases import gates
@@ -52,7 +54,7 @@ def can_report(user, release: Release) -> bool:
 
 
 def _lock(release: Release) -> Release:
-    return Release.objects.select_for_update().select_related("team").get(pk=release.pk)
+    return locked(Release.objects.select_related("team"), release.pk)
 
 
 def _current(release: Release) -> ReleaseCandidate | None:
@@ -215,7 +217,13 @@ def can_waive(user) -> bool:
 @lockout.password_reentry  # outside the transaction: a wrong password is counted
 @transaction.atomic
 def waiver_record(
-    *, actor, candidate: ReleaseCandidate, gate: str, reason: str, password: str
+    *,
+    actor,
+    candidate: ReleaseCandidate,
+    gate: str,
+    reason: str,
+    password: str = "",
+    signing_ticket: str = "",
 ) -> Waiver:
     """Let one failing gate pass for one candidate: an electronic signature (the password
     again, a written reason), audited; it lapses when a new candidate is reported."""
@@ -228,9 +236,16 @@ def waiver_record(
         )
     if len(reason) > 2_000:
         raise ValidationError({"reason": "Keep the reason under 2,000 characters."})
-    if not password or not actor.check_password(password):
+    try:
+        signature = signatures.verify(
+            actor,
+            password=password,
+            signing_ticket=signing_ticket,
+            used_for=f"waiver of {gate} on candidate {candidate.pk}",
+        )
+    except lockout.WrongPassword:
         log.warning("Waiver refused: wrong password for %s on candidate %s", actor, candidate.pk)
-        raise lockout.WrongPassword
+        raise
     release = _lock(candidate.release)
     _require_current(candidate, release)
     row = gates.readiness(release, user=actor).row(gate)
@@ -274,6 +289,7 @@ def waiver_record(
             "reason": reason,
             "signer": waiver.signer_name,
             "failing": row.result.reason,
+            "authentication": signature.as_audit(),
         },
     )
     return waiver

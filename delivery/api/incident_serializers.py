@@ -48,6 +48,7 @@ class IncidentSerializer(serializers.ModelSerializer):
     source = serializers.SlugRelatedField(
         slug_field="slug",
         read_only=True,
+        allow_null=True,
         help_text="The webhook source's slug (null: the API or the admin).",
     )
     deployment_version = serializers.CharField(
@@ -62,7 +63,9 @@ class IncidentSerializer(serializers.ModelSerializer):
     caused_by_change = serializers.SerializerMethodField(
         help_text="A deployment or a release is named as the cause."
     )
-    reported_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    reported_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Incident

@@ -27,6 +27,7 @@ from rest_framework.response import Response
 from relcal import audit
 from relcal.api.filters import FILTERS
 from relcal.api.views import ERRORS, ID, NO_PUT, NOT_FOUND, SLUG, WRITE_ERRORS, call_service
+from relcal.db import reread
 
 from .. import incidents, selectors, webhooks
 from ..filters import IncidentFilter
@@ -73,7 +74,7 @@ class IncidentViewSet(viewsets.ModelViewSet):
         return selectors.incident_list(self.request.user)
 
     def _answer(self, incident: Incident, code: int = status.HTTP_200_OK) -> Response:
-        shown = self.get_queryset().get(pk=incident.pk)
+        shown = reread(self.get_queryset(), incident.pk)
         return Response(self.get_serializer(shown).data, status=code)
 
     @extend_schema(

@@ -22,6 +22,7 @@ from environments.filters import DeploymentFilter
 from environments.models import Deployment, DeploymentOutcome
 from relcal.api.filters import FILTERS
 from relcal.api.views import ID, call_service
+from relcal.db import reread
 
 from . import deployments as d
 from . import examples as ex
@@ -58,7 +59,7 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     def _answer(self, deployment: Deployment, *, created: bool = False) -> Response:
         # Read again as the list shows it: the reader's view of the release, the rollbacks.
-        shown = self.get_queryset().get(pk=deployment.pk)
+        shown = reread(self.get_queryset(), deployment.pk)
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(self.get_serializer(shown).data, status=code)
 

@@ -70,7 +70,9 @@ class DeploymentSerializer(HidesInvisibleRelease, Serializer):
     candidate_version = serializers.CharField(
         source="candidate.version", read_only=True, allow_null=True, default=None
     )
-    deployed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    deployed_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     strategy_label = serializers.CharField(source="get_strategy_display", read_only=True)
     outcome_label = serializers.CharField(source="get_outcome_display", read_only=True)
     planned_steps = PercentagesField(read_only=True, help_text="The steps planned, in percent.")

@@ -149,7 +149,9 @@ class CurrentDeploymentSerializer(HidesInvisibleRelease, Serializer):
     release_name = serializers.CharField(
         source="release.name", read_only=True, allow_null=True, default=None
     )
-    deployed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    deployed_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Deployment
@@ -213,7 +215,7 @@ class BookingSerializer(ConcealsPrivateTeams, HidesInvisibleRelease, Serializer)
     release_name = serializers.CharField(
         source="release.name", read_only=True, allow_null=True, default=None
     )
-    booked_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    booked_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     # A plain string on output: the enum clients send is the list filter's.
     state = serializers.CharField(read_only=True, help_text=f"One of: {BOOKING_STATES}.")
     state_label = serializers.CharField(source="get_state_display", read_only=True)
@@ -340,10 +342,14 @@ class WaitlistEntrySerializer(ConcealsPrivateTeams, Serializer):
     environment = _environment_field()
     team = _team_field()
     team_name = serializers.CharField(source="team.name", read_only=True)
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    requested_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     state = serializers.CharField(read_only=True, help_text="waiting, granted or withdrawn.")
     granted_booking = serializers.PrimaryKeyRelatedField(
-        read_only=True, help_text="The booking made when the slot freed up."
+        read_only=True,
+        allow_null=True,
+        help_text="The booking made when the slot freed up (null until then).",
     )
 
     class Meta:
@@ -368,7 +374,9 @@ class WaitlistEntrySerializer(ConcealsPrivateTeams, Serializer):
 
 class MaintenanceWindowSerializer(Serializer):
     environment = _environment_field()
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = MaintenanceWindow

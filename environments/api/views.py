@@ -50,6 +50,13 @@ CONFLICT = {
         s.ConflictSerializer, description="Another booking holds the slot; `detail` names it."
     )
 }
+CHANGED = {
+    409: OpenApiResponse(
+        s.DetailSerializer,
+        description="It is over (ended, granted or withdrawn), maybe by a concurrent request "
+        "just now; `state` says what it is.",
+    )
+}
 # Field errors are an object keyed by field name; refusals for a person a sentence.
 ERRORS = {
     400: OpenApiResponse(OpenApiTypes.OBJECT, description="Invalid input; keyed by field."),
@@ -230,7 +237,9 @@ class BookingViewSet(
         return self._answer(looked_up, booking)
 
     @extend_schema(
-        request=None, responses={200: s.BookingSerializer, **WRITE_ERRORS}, examples=[ex.RELEASED]
+        request=None,
+        responses={200: s.BookingSerializer, **WRITE_ERRORS, **CHANGED},
+        examples=[ex.RELEASED],
     )
     @action(detail=True, methods=["post"], filter_backends=[])
     def release(self, request: Request, pk: str | None = None) -> Response:
@@ -241,7 +250,7 @@ class BookingViewSet(
         booking = services.booking_release(actor=request.user, booking=looked_up)
         return self._answer(looked_up, booking)
 
-    @extend_schema(request=None, responses={200: s.BookingSerializer, **WRITE_ERRORS})
+    @extend_schema(request=None, responses={200: s.BookingSerializer, **WRITE_ERRORS, **CHANGED})
     @action(detail=True, methods=["post"], filter_backends=[])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         """Call the booking off (state `cancelled`); its time goes to the waitlist."""
@@ -284,7 +293,9 @@ class WaitlistViewSet(
             services.waitlist_join, actor=self.request.user, **serializer.validated_data
         )
 
-    @extend_schema(request=None, responses={200: s.WaitlistEntrySerializer, **WRITE_ERRORS})
+    @extend_schema(
+        request=None, responses={200: s.WaitlistEntrySerializer, **WRITE_ERRORS, **CHANGED}
+    )
     @action(detail=True, methods=["post"], filter_backends=[])
     def withdraw(self, request: Request, pk: str | None = None) -> Response:
         """Leave the waitlist (only while waiting)."""

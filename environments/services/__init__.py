@@ -36,7 +36,7 @@ from .inventory import (
     maintenance_window_delete,
     maintenance_window_update,
 )
-from .waitlist import promote_waitlist, waitlist_join, waitlist_withdraw
+from .waitlist import promote_waitlist, record_grants, waitlist_join, waitlist_withdraw
 
 __all__ = [
     "ENVIRONMENT_FIELDS",
@@ -61,6 +61,7 @@ __all__ = [
     "maintenance_window_delete",
     "maintenance_window_update",
     "promote_waitlist",
+    "record_grants",
     "waitlist_join",
     "waitlist_withdraw",
 ]

@@ -24,7 +24,7 @@ from .. import metrics, selectors
 from .. import permissions as perms
 from ..models import HOLDING, Booking, BookingState, Environment
 from . import _rules as rules
-from .waitlist import promote_waitlist
+from .waitlist import promote_waitlist, record_grants
 
 State = BookingState
 
@@ -139,7 +139,11 @@ def booking_acquire(
 
 
 def _lock_changeable(actor, booking: Booking) -> Booking:
-    """The booking, re-read and locked, once we know ``actor`` may change it and it holds."""
+    """The booking, re-read and locked, once we know ``actor`` may change it and it holds.
+
+    One that has ended is a 409 (the request conflicts with its state), whether it ended long
+    ago or a concurrent request ended it a moment ago (a cancel and an extend at once): the
+    same answer either way, since the caller cannot tell which."""
     booking = locked(Booking.objects.select_related("environment", "team", "booked_by"), booking.pk)
     perms.require(
         perms.can_change_booking(actor, booking),
@@ -147,11 +151,11 @@ def _lock_changeable(actor, booking: Booking) -> Booking:
         "managers can change this booking.",
     )
     if not booking.is_holding:
-        raise ValidationError(
-            {
-                "state": f"This booking is {booking.get_state_display().lower()}; only "
-                "confirmed or active bookings can change."
-            }
+        raise Conflict(
+            f"This booking is {booking.get_state_display().lower()}; only confirmed or active "
+            "bookings can change.",
+            # The shape of every booking 409 (extend's names what is in the way: nothing here).
+            details={"state": booking.state, "conflict": None, "suggested": None},
         )
     return booking
 
@@ -190,9 +194,9 @@ def booking_extend(*, actor, booking: Booking, end: datetime) -> Booking:
         update_fields=["end", "sequence", "updated_at"],
         on_overlap=lambda: _extend_lost_race(booking, old_end, end),
     )
+    granted = promote_waitlist(environment, now=now) if end < old_end else []
     audit.record_change(actor, "booking.extend", booking, {"end": audit.jsonable(old_end)}, ["end"])
-    if end < old_end:
-        promote_waitlist(environment, now=now)
+    record_grants(granted)
     return booking
 
 
@@ -239,8 +243,9 @@ def _end(
         booking.end = end
         fields.append("end")
     booking.save(update_fields=fields)
+    granted = promote_waitlist(booking.environment, now=now)  # before recording: relcal.db
     audit.record_change(actor, action, booking, before, rules.ENDING_AUDIT)
-    promote_waitlist(booking.environment, now=now)
+    record_grants(granted)
     return booking
 
 
@@ -277,23 +282,27 @@ def booking_expire_due(*, now: datetime | None = None) -> int:
     goes to the waitlist), confirmed ones that have started become active. Returns how many
     expired. Safe to run concurrently: each run takes only the rows no other run has locked."""
     now = now or timezone.now()
-    expired = _move(
-        Booking.objects.filter(state__in=HOLDING, end__lte=now), State.EXPIRED, "booking.expire"
+    expired = _move(Booking.objects.filter(state__in=HOLDING, end__lte=now), State.EXPIRED)
+    activated = _move(
+        Booking.objects.filter(state=State.CONFIRMED, start__lte=now, end__gt=now), State.ACTIVE
     )
-    _move(
-        Booking.objects.filter(state=State.CONFIRMED, start__lte=now, end__gt=now),
-        State.ACTIVE,
-        "booking.activate",
-    )
-    environment_ids = {booking.environment_id for booking in expired}
-    for environment in Environment.objects.filter(pk__in=environment_ids):
-        promote_waitlist(environment, now=now)
+    environment_ids = {booking.environment_id for booking, _before in expired}
+    granted = []
+    # Every row lock (the moves, the grants) before the first audit event: relcal.db.
+    for environment in Environment.objects.filter(pk__in=environment_ids).order_by("pk"):
+        granted += promote_waitlist(environment, now=now)
+    _record_moved(expired, "booking.expire")
+    _record_moved(activated, "booking.activate")
+    record_grants(granted)
     return len(expired)
 
 
-def _move(due, state: str, action: str) -> list[Booking]:
-    """Move the bookings in ``due`` that no concurrent run holds to ``state``, with an audit
-    event each (the task is the actor: none). An expired booking ended at its end."""
+_MOVED = ["state", "ended_at"]
+
+
+def _move(due, state: str) -> list[tuple[Booking, dict]]:
+    """Move the bookings in ``due`` that no concurrent run holds to ``state``; returns each with
+    its values before, for ``_record_moved``. An expired booking ended at its end."""
     claimed = list(due.select_for_update(skip_locked=True, of=("self",)).order_by())
     if not claimed:
         return []
@@ -304,11 +313,17 @@ def _move(due, state: str, action: str) -> list[Booking]:
         sequence=F("sequence") + 1,  # the state shows in calendars
         updated_at=timezone.now(),
     )
-    fields = ["state", "ended_at"]
+    moved = []
     for booking in claimed:
-        before = audit.values(booking, fields)
+        before = audit.values(booking, _MOVED)
         booking.state = state
         if ended:
             booking.ended_at = booking.end
-        audit.record_change(None, action, booking, before, fields)
-    return claimed
+        moved.append((booking, before))
+    return moved
+
+
+def _record_moved(moved: list[tuple[Booking, dict]], action: str) -> None:
+    """An audit event for each moved booking (the task is the actor: none)."""
+    for booking, before in moved:
+        audit.record_change(None, action, booking, before, _MOVED)

@@ -28,8 +28,9 @@ again with it returns the deployment stored the first time, unchanged, with ``re
 it; the same id for another environment, release or undone deployment is a 409 naming it. A
 step already reached and a finish with the outcome already recorded are answered the same way.
 
-Concurrency. Lock order: the environment row first (``select_for_update``), then the release
-(``release_transition`` and ``release_rollback_rehearsed`` lock it). One deployment per
+Concurrency. Lock order (that of ``relcal.db``): the environment row first, then the release
+(``release_transition`` and ``release_rollback_rehearsed`` re-enter its lock), then the
+deployment, then the one a rollback undoes, all before the first audit event. One deployment per
 environment runs at a time: checked under the environment's lock, and held by the partial
 unique constraint ``deployment_one_running_per_environment`` should two starts get past the
 check anyway; either way the second gets a 409 naming the running one.
@@ -45,9 +46,11 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.http import Http404
 from django.utils import timezone
 
 from relcal import audit
+from relcal.db import locked
 from relcal.errors import Conflict
 from relcal.times import fmt, require_aware
 from releases import permissions as release_perms
@@ -150,7 +153,19 @@ def _who(deployment: Deployment) -> str:
 
 
 def _lock(environment: Environment) -> Environment:
-    return Environment.objects.select_for_update().get(pk=environment.pk)
+    return locked(Environment, environment.pk)
+
+
+def _lock_moved(*, release_id: int | None, rollback_of_id: int | None) -> None:
+    """Lock what finishing a deployment may change besides itself, after its environment and
+    before anything is recorded (the lock order of ``relcal.db``): its release, which
+    ``release_transition`` and ``release_rollback_rehearsed`` then re-enter instead of waiting
+    for it while this transaction holds the audit chain, and the deployment a rollback undoes.
+    A release deleted meanwhile has left the deployment without one: nothing to lock."""
+    if release_id is not None:
+        Release.objects.select_for_update(of=("self",)).filter(pk=release_id).first()
+    if rollback_of_id is not None:
+        Deployment.objects.select_for_update(of=("self",)).filter(pk=rollback_of_id).first()
 
 
 def _percent(value: Any, field: str) -> int | float:
@@ -427,7 +442,7 @@ def _transition(actor, release: Release, to_state: str, reason: str) -> None:
 def _started(actor, deployment: Deployment) -> None:
     """Starting a production deployment of an approved release moves it to deploying."""
     if deployment.rollback_of_id is None and _moves_release(deployment):
-        release = Release.objects.get(pk=deployment.release_id)
+        release = locked(Release, deployment.release_id)  # locked already: see _lock_moved
         if release.state == S.APPROVED:
             _transition(
                 actor,
@@ -452,7 +467,7 @@ def _release_after_finish(actor, deployment: Deployment) -> None:
     if release_id is None or deployment.outcome != Outcome.SUCCEEDED:
         return
     environment = deployment.environment
-    release = Release.objects.get(pk=release_id)
+    release = locked(Release, release_id)  # locked already: see _lock_moved
     if deployment.rollback_of_id is not None and environment.kind != EnvironmentKind.PROD:
         # A rollback executed outside production is a rehearsal, whatever ``move_release``.
         release_services.release_rollback_rehearsed(
@@ -496,7 +511,7 @@ def _finished(actor, deployment: Deployment) -> None:
     if deployment.outcome == Outcome.SUCCEEDED:
         _make_current(environment, deployment)
         if deployment.rollback_of_id is not None:
-            undone = Deployment.objects.select_for_update().get(pk=deployment.rollback_of_id)
+            undone = locked(Deployment, deployment.rollback_of_id)  # see _lock_moved
             before = audit.values(undone, ("outcome",))
             undone.outcome = Outcome.ROLLED_BACK
             undone.save(update_fields=["outcome", "updated_at"])
@@ -582,6 +597,10 @@ def _start(actor, environment: Environment, **fields: Any) -> Deployment:
     deployment.finished_at = None
     rules.full_clean(deployment)
     _refuse_running(actor, environment)
+    if deployment.release_id is not None:
+        # Checked as it is under the lock, not as the caller read it.
+        deployment.release = locked(Release, deployment.release_id)
+    _lock_moved(release_id=None, rollback_of_id=deployment.rollback_of_id)
     _check_release_at_start(actor, deployment)
     deployment = _insert(actor, deployment)
     if deployment.replayed:
@@ -648,7 +667,10 @@ def deployment_rollback(
     outside production that is a rehearsal of the release's rollback, in production the release
     moves to ``rolled_back`` (unless ``move_release`` is False).
     """
-    undone = Deployment.objects.select_related("environment", "release").get(pk=deployment.pk)
+    undone = Deployment.objects.select_related("environment", "release").filter(pk=deployment.pk)
+    undone = undone.first()
+    if undone is None:
+        raise Http404("This deployment no longer exists: it was deleted meanwhile.")
     return _start(
         actor,
         undone.environment,
@@ -668,14 +690,15 @@ def _lock_deployment(actor, deployment: Deployment) -> Deployment:
     """The deployment, re-read under its environment's lock (environment first, see above)."""
     _require_reporter(actor, deployment.environment)
     environment = _lock(deployment.environment)
-    locked = (
-        Deployment.objects.select_for_update(of=("self",))
-        .select_related("release", "deployed_by")
-        .get(pk=deployment.pk)
-    )
-    locked.environment = environment
-    _require_visible_deployment(actor, locked)
-    return locked
+    # Environment, release, then the row (relcal.db): the release as stored now, read before.
+    current = Deployment.objects.filter(pk=deployment.pk).values("release_id", "rollback_of_id")
+    for ids in current:
+        _lock_moved(release_id=ids["release_id"], rollback_of_id=None)
+    stored = locked(Deployment.objects.select_related("release", "deployed_by"), deployment.pk)
+    _lock_moved(release_id=None, rollback_of_id=stored.rollback_of_id)
+    stored.environment = environment
+    _require_visible_deployment(actor, stored)
+    return stored
 
 
 def _finished_conflict(actor, deployment: Deployment) -> Conflict:
@@ -811,6 +834,10 @@ def _record(
     deployment.deployed_at, deployment.finished_at = _check_times(deployed_at, finished_at)
     deployment.outcome = outcome
     rules.full_clean(deployment)
+    if deployment.release_id is not None:
+        # Checked as it is under the lock, not as the caller read it.
+        deployment.release = locked(Release, deployment.release_id)
+    _lock_moved(release_id=None, rollback_of_id=deployment.rollback_of_id)
     _check_release_at_start(actor, deployment)
     deployment = _insert(actor, deployment)
     if deployment.replayed:

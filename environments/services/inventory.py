@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +19,7 @@ from .. import permissions as perms
 from .. import selectors
 from ..models import HOLDING, Environment, MaintenanceWindow
 from . import _rules as rules
-from .waitlist import promote_waitlist
+from .waitlist import promote_waitlist, record_grants
 
 # What the owning team may change (rules and how to reach it) ...
 OWNER_FIELDS = (
@@ -104,13 +105,14 @@ def environment_delete(*, actor, environment: Environment) -> None:
                 "cancel them first."
             }
         )
-    audit.record(
+    # Its past bookings, waitlist, deployments and maintenance go with it: rows other services
+    # lock, so they are deleted before the event is recorded (relcal.db).
+    audit.delete_and_record(
         actor=actor,
         action="environment.delete",
         obj=environment,
         before=audit.values(environment, ENVIRONMENT_FIELDS),
     )
-    environment.delete()
 
 
 # --- Maintenance windows ---------------------------------------------------------------------
@@ -174,8 +176,9 @@ def maintenance_window_update(
         return window  # nothing changes: calendars must not see a change (SEQUENCE, DTSTAMP)
     window.sequence += 1  # every field shows in the window's calendar event
     window.save()
+    granted = promote_waitlist(window.environment, now=now)  # before recording: relcal.db
     audit.record_change(actor, "maintenance.update", window, before, MAINTENANCE_AUDIT)
-    promote_waitlist(window.environment, now=now)
+    record_grants(granted)
     return window
 
 
@@ -183,12 +186,10 @@ def maintenance_window_update(
 def maintenance_window_delete(*, actor, window: MaintenanceWindow) -> None:
     window = locked(MaintenanceWindow.objects.select_related("environment"), window.pk)
     _require_owner(actor, window.environment)
-    environment = window.environment
-    audit.record(
-        actor=actor,
-        action="maintenance.delete",
-        obj=window,
-        before=audit.values(window, MAINTENANCE_AUDIT),
-    )
+    before = audit.values(window, MAINTENANCE_AUDIT)
+    subject = copy.copy(window)  # ``delete`` clears the primary key of ``window``
     window.delete()
-    promote_waitlist(environment)
+    # The freed time goes to the waitlist before anything is recorded (relcal.db).
+    granted = promote_waitlist(subject.environment)
+    audit.record(actor=actor, action="maintenance.delete", obj=subject, before=before)
+    record_grants(granted)

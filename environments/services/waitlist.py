@@ -10,6 +10,8 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from relcal import audit
+from relcal.db import locked
+from relcal.errors import Conflict
 from relcal.times import fmt_window
 from releases.models import Team
 
@@ -73,18 +75,16 @@ def waitlist_join(
 
 @transaction.atomic
 def waitlist_withdraw(*, actor, entry: WaitlistEntry) -> WaitlistEntry:
-    entry = (
-        WaitlistEntry.objects.select_for_update(of=("self",))
-        .select_related("team")
-        .get(pk=entry.pk)
-    )
+    entry = locked(WaitlistEntry.objects.select_related("team"), entry.pk)
     perms.require(
         perms.can_withdraw_waitlist(actor, entry),
         f"Only members of {entry.team} (and release managers) can withdraw this entry.",
     )
     if entry.state != WaitlistState.WAITING:
-        raise ValidationError(
-            {"state": f"This entry is {entry.get_state_display().lower()}, not waiting."}
+        # A 409 like a booking's: granted or withdrawn, maybe by a concurrent request just now.
+        raise Conflict(
+            f"This entry is {entry.get_state_display().lower()}, not waiting.",
+            details={"state": entry.state},
         )
     entry.state = WaitlistState.WITHDRAWN
     entry.save(update_fields=["state"])
@@ -95,12 +95,16 @@ def waitlist_withdraw(*, actor, entry: WaitlistEntry) -> WaitlistEntry:
 
 
 def promote_waitlist(environment: Environment, *, now: datetime | None = None) -> list:
-    """Grant waiting entries of ``environment`` whose slot is free now, first come first served.
+    """Grant waiting entries of ``environment`` whose slot is free now, first come first served;
+    returns them, for ``record_grants``.
 
-    Called by every service that frees time, inside its transaction. The booking is made as the
-    person who queued, for what is still ahead of the requested slot; minimum notice and the
+    Called by every service that frees time, inside its transaction, once the time is free and
+    before the service records anything: claiming an entry and inserting its booking wait for
+    row locks, which must come before the audit chain lock (``relcal.db``). The service then
+    records its own event and, after it, the grants (``record_grants``). The booking is made as
+    the person who queued, for what is still ahead of the requested slot; minimum notice and the
     team limit do not apply (they were in line already), overlaps and maintenance do. Each
-    grant is recorded on the entry (``granted_at``, ``granted_booking``) for the reminders.
+    grant is stored on the entry (``granted_at``, ``granted_booking``) for the reminders.
     """
     now = now or timezone.now()
     if not environment.bookable:
@@ -139,14 +143,19 @@ def _grant(entry: WaitlistEntry, *, start: datetime, now: datetime) -> bool:
                 state=BookingState.ACTIVE if start <= now else BookingState.CONFIRMED,
             )
             WaitlistEntry.objects.filter(pk=entry.pk).update(granted_booking=booking)
-            # Made by whoever freed the slot (inside a request) or by the expiry task.
-            rules.record_created(None, "booking.create", booking, rules.BOOKING_AUDIT)
             entry.state, entry.granted_at, entry.granted_booking = GRANTED, now, booking
-            audit.record_change(
-                None, "waitlist.grant", entry, {"state": WaitlistState.WAITING}, GRANT_AUDIT
-            )
     except DatabaseError as error:
         if not (rules.is_overlap_violation(error) or rules.is_deadlock(error)):
             raise
         return False  # someone booked it in the meantime; the entry keeps waiting
     return True
+
+
+def record_grants(granted: list[WaitlistEntry]) -> None:
+    """The audit events of what ``promote_waitlist`` granted: the booking (made by whoever
+    freed the slot inside a request, or by the expiry task) and the entry's grant."""
+    for entry in granted:
+        rules.record_created(None, "booking.create", entry.granted_booking, rules.BOOKING_AUDIT)
+        audit.record_change(
+            None, "waitlist.grant", entry, {"state": WaitlistState.WAITING}, GRANT_AUDIT
+        )

@@ -364,6 +364,8 @@ def waitlist_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
             services.waitlist_withdraw(actor=request.user, entry=entry)
         except ValidationError as error:
             messages.error(request, _error_text(error))
+        except Conflict as error:  # granted or withdrawn meanwhile
+            messages.error(request, error.message)
         else:
             messages.success(request, f"{entry.team} left the waitlist for {entry.environment}.")
     return redirect("environments:my-bookings")

@@ -24,7 +24,7 @@ from django.contrib.admin.actions import delete_selected as django_delete_select
 from django.contrib.admin.utils import model_ngettext
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import models, transaction
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy
 
@@ -309,6 +309,8 @@ class ServiceModelAdmin(ExtensibleModelAdmin):
             except (ValidationError, PermissionDenied) as error:
                 message = " ".join(error_messages(error))
                 self.message_user(request, f"{obj}: {message}", messages.ERROR)
+            except Http404:  # deleted by a concurrent request: gone, as asked, but not by us
+                self.message_user(request, f"{obj}: deleted meanwhile by someone else.")
             else:
                 deleted += 1
         return deleted

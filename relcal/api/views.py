@@ -21,6 +21,8 @@ ERRORS = {
     403: OpenApiResponse(description="Not allowed for this user."),
 }
 NOT_FOUND = {404: OpenApiResponse(description="No such object.")}
+# Reads only some roles may make (the sign-offs, the audit trail).
+ROLE_ONLY = {403: OpenApiResponse(description="This user's role may not read it.")}
 WRITE_ERRORS = {**ERRORS, **NOT_FOUND}
 # Endpoints that take a re-entered password (relcal.lockout).
 LOCKED = {

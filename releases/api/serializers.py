@@ -140,7 +140,7 @@ class ReleaseSerializer(Serializer):
 
 
 class ReleaseTransitionSerializer(Serializer):
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     from_state = serializers.CharField(read_only=True)
     to_state = serializers.CharField(read_only=True)
     from_state_label = serializers.CharField(source="get_from_state_display", read_only=True)

@@ -12,6 +12,7 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 
 from relcal import audit
+from relcal.db import locked
 from relcal.times import fmt, require_aware
 
 from .. import gates, signals
@@ -144,7 +145,7 @@ def release_create(*, actor, team: Team, name: str, version: str, go_live: datet
 
 @transaction.atomic
 def release_update(*, actor, release: Release, **changes: Any) -> Release:
-    release = Release.objects.select_for_update().get(pk=release.pk)
+    release = locked(Release, release.pk)
     perms.require(
         perms.can_edit_release(actor, release),
         "Only release managers and this release's manager can change it.",
@@ -179,6 +180,7 @@ def release_update(*, actor, release: Release, **changes: Any) -> Release:
 
 @transaction.atomic
 def release_delete(*, actor, release: Release) -> None:
+    release = locked(Release, release.pk)
     perms.require(
         perms.can_delete_release(actor, release), "Only release managers can delete releases."
     )
@@ -186,9 +188,12 @@ def release_delete(*, actor, release: Release) -> None:
         raise ValidationError(
             {"state": "Only draft or cancelled releases can be deleted; cancel it first."}
         )
-    audit.record(actor=actor, action="release.delete", obj=release, before=audit.values(release))
     try:
-        release.delete()
+        # Its milestones, scope items, … go with it, and bookings, deployments and incidents
+        # forget it: those rows are locked before the audit chain (relcal.db).
+        audit.delete_and_record(
+            actor=actor, action="release.delete", obj=release, before=audit.values(release)
+        )
     except ProtectedError as error:
         kept = sorted({str(obj._meta.verbose_name_plural) for obj in error.protected_objects})
         raise ValidationError(
@@ -207,7 +212,7 @@ def allowed_transitions(release: Release) -> list[str]:
 def release_transition(
     *, actor, release: Release, to_state: str, reason: str = ""
 ) -> ReleaseTransition:
-    release = Release.objects.select_for_update().get(pk=release.pk)
+    release = locked(Release, release.pk)
     perms.require(
         perms.can_transition_release(actor, release),
         "Only release managers and this release's manager can move it through its lifecycle.",
@@ -272,7 +277,7 @@ def release_rollback_rehearsed(*, actor, release: Release, on: date, evidence: s
     The readiness gate "Rollback rehearsed" reads the date. An older rehearsal reported late
     never moves it back: the release keeps its latest rehearsal.
     """
-    release = Release.objects.select_for_update().get(pk=release.pk)
+    release = locked(Release, release.pk)
     # The same answer as for a release that does not exist: its existence is private.
     if not Release.objects.filter(visible_release_q(actor), pk=release.pk).exists():
         raise ValidationError({"release": f'Invalid pk "{release.pk}" - object does not exist.'})

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from relcal import audit
+from relcal.db import locked
 
 from ..models import GatePolicy, Team, validate_check_name
 from ._common import full_clean
@@ -123,7 +124,7 @@ def gate_policy_create(
 @transaction.atomic
 def gate_policy_update(*, actor, policy: GatePolicy, **changes: Any) -> GatePolicy:
     _require(actor, "change")
-    stored = GatePolicy.objects.select_for_update().get(pk=policy.pk)
+    stored = locked(GatePolicy, policy.pk)
     before = audit.values(stored, GATE_POLICY_FIELDS)
     for name, value in changes.items():
         if name not in GATE_POLICY_FIELDS:
@@ -141,7 +142,7 @@ def gate_policy_update(*, actor, policy: GatePolicy, **changes: Any) -> GatePoli
 @transaction.atomic
 def gate_policy_delete(*, actor, policy: GatePolicy) -> None:
     _require(actor, "delete")
-    stored = GatePolicy.objects.select_for_update().get(pk=policy.pk)
+    stored = locked(GatePolicy, policy.pk)
     if stored.is_default:
         raise ValidationError(
             {

@@ -82,5 +82,6 @@ def team_delete(*, actor, team: Team) -> None:
         raise ValidationError(
             {"team": f"{team.name} still owns releases; move or delete them first."}
         )
-    audit.record(actor=actor, action="team.delete", obj=team, before=audit.values(team))
-    team.delete()
+    # Its bookings, waitlist entries, webhooks, freezes and policies go with it: rows other
+    # services lock, so they are deleted before the event is recorded (relcal.db).
+    audit.delete_and_record(actor=actor, action="team.delete", obj=team, before=audit.values(team))

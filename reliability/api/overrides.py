@@ -11,9 +11,10 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.api import SignatureFields
 from relcal.api.filters import FilterBackend
 from relcal.api.serializers import RefusesNul, Serializer
-from relcal.api.views import WRITE_ERRORS, call_service
+from relcal.api.views import LOCKED, WRITE_ERRORS, call_service
 from releases.models import Release
 from releases.selectors import visible_release_q, visible_releases
 
@@ -34,14 +35,11 @@ class BudgetOverrideSerializer(Serializer):
         read_only_fields = fields
 
 
-class BudgetOverrideInputSerializer(RefusesNul, serializers.Serializer):
+class BudgetOverrideInputSerializer(RefusesNul, SignatureFields, serializers.Serializer):
     release = serializers.IntegerField(
         min_value=1, max_value=2**63 - 1, help_text="The release's id."
     )
     reason = serializers.CharField(max_length=2_000, help_text="Why it may ship anyway.")
-    password = serializers.CharField(
-        write_only=True, trim_whitespace=False, help_text="Your password: this is a signature."
-    )
 
 
 class BudgetOverrideFilter(django_filters.FilterSet):
@@ -55,7 +53,7 @@ class BudgetOverrideFilter(django_filters.FilterSet):
 @extend_schema_view(
     create=extend_schema(
         request=BudgetOverrideInputSerializer,
-        responses={201: BudgetOverrideSerializer, **WRITE_ERRORS, **CONFLICT},
+        responses={201: BudgetOverrideSerializer, **WRITE_ERRORS, **CONFLICT, **LOCKED},
         examples=[
             OpenApiExample(
                 "An SRE lets a release through",

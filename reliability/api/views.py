@@ -27,6 +27,7 @@ from rest_framework.response import Response
 
 from relcal.api.filters import FILTERS
 from relcal.api.views import ERRORS, ID, NO_PUT, NOT_FOUND, SLUG, WRITE_ERRORS, call_service
+from relcal.db import reread
 from releases.models import Release
 from releases.selectors import visible_releases
 
@@ -37,6 +38,19 @@ from . import examples as ex
 from . import serializers as s
 
 CONFLICT = {409: OpenApiResponse(description="Conflicts with what is stored; `detail` says how.")}
+
+
+# A push is one measurement or a list of them, answered in the same shape (never paginated).
+# A raw schema, since drf-spectacular has no "one or many" of a serializer; the component is the
+# one the GET answer registers.
+def _one_or_many(component: str) -> dict:
+    ref = {"$ref": f"#/components/schemas/{component}"}
+    return {
+        "oneOf": [
+            ref,
+            {"type": "array", "items": ref, "minItems": 1, "maxItems": services.MAX_BATCH},
+        ]
+    }
 
 
 # --- Services --------------------------------------------------------------------------------
@@ -75,13 +89,13 @@ class ServiceViewSet(viewsets.ModelViewSet):
         service = call_service(
             services.service_create, actor=self.request.user, **serializer.validated_data
         )
-        serializer.instance = self.get_queryset().get(pk=service.pk)
+        serializer.instance = reread(self.get_queryset(), service.pk)
 
     def perform_update(self, serializer: s.ServiceSerializer) -> None:
         # ``call_service`` takes the service function as ``service``: bind the instance first.
         update = partial(services.service_update, service=serializer.instance)
         service = call_service(update, actor=self.request.user, **serializer.validated_data)
-        serializer.instance = self.get_queryset().get(pk=service.pk)
+        serializer.instance = reread(self.get_queryset(), service.pk)
 
     def perform_destroy(self, instance: Service) -> None:
         services.service_delete(actor=self.request.user, service=instance)
@@ -129,7 +143,7 @@ class SLOViewSet(viewsets.ModelViewSet):
         data = dict(serializer.validated_data)
         create = partial(services.slo_create, service=data.pop("service"))
         slo = call_service(create, actor=self.request.user, **data)
-        serializer.instance = self.get_queryset().get(pk=slo.pk)
+        serializer.instance = reread(self.get_queryset(), slo.pk)
 
     def perform_update(self, serializer: s.SLOSerializer) -> None:
         slo = call_service(
@@ -138,7 +152,7 @@ class SLOViewSet(viewsets.ModelViewSet):
             slo=serializer.instance,
             **serializer.validated_data,
         )
-        serializer.instance = self.get_queryset().get(pk=slo.pk)
+        serializer.instance = reread(self.get_queryset(), slo.pk)
 
     def perform_destroy(self, instance: SLO) -> None:
         services.slo_delete(actor=self.request.user, slo=instance)
@@ -150,8 +164,13 @@ class SLOViewSet(viewsets.ModelViewSet):
     )
     @extend_schema(
         methods=["POST"],
+        # One object is accepted too (the description and examples say so).
         request=s.MeasurementSerializer(many=True),
-        responses={201: s.MeasurementSerializer(many=True), **WRITE_ERRORS, **CONFLICT},
+        responses={
+            201: OpenApiResponse(_one_or_many("Measurement"), description="What was stored."),
+            **WRITE_ERRORS,
+            **CONFLICT,
+        },
         examples=[ex.PUSH_ONE, ex.PUSH_BATCH, ex.PUSH_BAD, ex.PUSH_OVERLAP],
         description="Push good and total event counts of intervals `[start, end)`: one object, "
         "or a list of up to 1,000 (stored all or none), answered in the same shape. Good may "

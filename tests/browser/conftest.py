@@ -38,8 +38,55 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+# Runs in every page before its own scripts: each securitypolicyviolation event goes to the test.
+WATCH_CSP = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__relcalCspViolation({
+    page: document.location.href,
+    directive: event.effectiveDirective,
+    blocked: event.blockedURI,
+    sample: event.sample,
+    source: event.sourceFile + ":" + event.lineNumber,
+  });
+});
+"""
+
+
+class CspWatch:
+    """Collects Content-Security-Policy violations from the browser: the page's
+    ``securitypolicyviolation`` events and Chromium's console errors ("Refused to ... because it
+    violates the following Content Security Policy directive"). ``open_page`` fails the test on
+    any, so every browser test also proves its pages run under the policy."""
+
+    def __init__(self) -> None:
+        self.violations: list[str] = []
+
+    def attach(self, context) -> None:
+        context.expose_binding(
+            "__relcalCspViolation", lambda source, found: self.violations.append(str(found))
+        )
+        context.add_init_script(WATCH_CSP)
+        context.on("console", self._console)
+
+    def _console(self, message) -> None:
+        if "Content Security Policy" in message.text:
+            self.violations.append(f"console {message.type}: {message.text}")
+
+    def assert_none(self) -> None:
+        if self.violations:
+            pytest.fail(
+                "Content-Security-Policy violations:\n" + "\n".join(self.violations),
+                pytrace=False,
+            )
+
+
 @pytest.fixture
-def open_page(live_server, request) -> Iterator:
+def csp_watch() -> CspWatch:
+    return CspWatch()
+
+
+@pytest.fixture
+def open_page(live_server, request, csp_watch) -> Iterator:
     """``open_page(viewport, **context_options)`` gives a fresh page on the live server; when
     the test fails, each page is saved under var/screenshots/ for debugging.
 
@@ -47,6 +94,9 @@ def open_page(live_server, request) -> Iterator:
     test thread as another context and hands it other database connections. Stopping it before
     pytest-django's teardown lets the teardown use the test database connection it prepared
     (with the serialized contents that restore the roles migration's groups).
+
+    Every page is watched for Content-Security-Policy violations (``csp_watch``): any fails the
+    test at teardown.
     """
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
@@ -61,12 +111,17 @@ def open_page(live_server, request) -> Iterator:
     def open_page(viewport: dict = DESKTOP, **options):
         context = browser.new_context(base_url=live_server.url, viewport=viewport, **options)
         context.set_default_timeout(10_000)
+        csp_watch.attach(context)
         page = context.new_page()
         pages.append(page)
         return page
 
     try:
         yield open_page
+        # Violation events are queued tasks in the page: give the last ones time to arrive.
+        for page in pages:
+            if not page.is_closed():
+                page.wait_for_timeout(100)
     finally:
         report = getattr(request.node, "report_call", None)
         if report is not None and report.failed:
@@ -80,6 +135,7 @@ def open_page(live_server, request) -> Iterator:
         connections.close_all()
         browser.close()
         playwright.stop()
+    csp_watch.assert_none()
 
 
 def log_in(page, username: str, password: str) -> None:

@@ -173,7 +173,7 @@ def test_the_timeline_shows_bookings_by_team_maintenance_and_now(
     assert "Maintenance: DB" in page
     assert "lanes__now" not in page  # three weeks ahead: now is not in this week
     # The phone agenda lists the same, per environment.
-    assert 'class="agenda__item agenda__item--booking"' in page
+    assert 'class="agenda__item agenda__item--booking ' in page
 
     this_week = text(client.get("/environments/"))
     assert "lanes__now" in this_week

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from environments import services
 from environments.models import Booking, WaitlistEntry
+from relcal.errors import Conflict
 from releases.models import Team
 
 from .conftest import HOUR, set_rules
@@ -159,7 +160,7 @@ def test_a_withdrawn_entry_is_not_granted(join, alice, bob, load_test):
     services.booking_cancel(actor=bob, booking=load_test)
     entry.refresh_from_db()
     assert entry.state == "withdrawn"
-    with pytest.raises(ValidationError):
+    with pytest.raises(Conflict, match="withdrawn, not waiting"):
         services.waitlist_withdraw(actor=alice, entry=entry)
 
 

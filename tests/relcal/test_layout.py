@@ -14,7 +14,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("relcal", "releases", "environments", "approvals", "calendars", "reminders", "demo")
+APPS = (
+    "relcal",
+    "releases",
+    "environments",
+    "approvals",
+    "calendars",
+    "reminders",
+    "demo",
+    "accounts",
+)
 
 
 def _modules(app: str, *, skip: tuple[str, ...] = ()) -> list[Path]:
@@ -67,6 +76,20 @@ PLATFORM_SKIP = ("relcal/urls.py",)
         ),
         pytest.param("environments", {"approvals", "demo"}, (), id="environments-no-approvals"),
         pytest.param("approvals", {"environments", "demo"}, (), id="approvals-no-environments"),
+        pytest.param(
+            "accounts",
+            {
+                "environments",
+                "approvals",
+                "reliability",
+                "delivery",
+                "calendars",
+                "reminders",
+                "demo",
+            },
+            (),
+            id="accounts-imports-only-the-platform-and-releases",
+        ),
     ],
 )
 def test_dependencies_point_one_way(app, forbidden, skip):

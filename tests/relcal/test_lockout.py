@@ -10,7 +10,9 @@ from django.contrib.auth.models import Group, User
 
 from approvals.models import AuditEvent, SignOff
 from relcal import lockout
+from releases import roles
 from reliability import overrides
+from tests.approvals.conftest import frozen, planned  # noqa: F401  (fixtures)
 from tests.conftest import PASSWORD
 
 LIMIT = 3
@@ -99,9 +101,23 @@ def test_the_admin_login_locks_too(client, admin):
     assert client.post(ADMIN_LOGIN, {"username": "admin", "password": PASSWORD}).status_code == 429
 
 
-def test_the_api_answers_429_with_retry_after_for_sign_off_guessing(api, alice, make_release):
-    release = make_release()
-    client = api.as_user(alice)
+@pytest.fixture
+def pat(db) -> User:
+    """A product approver (password PASSWORD) who may sign the release ``awaiting``."""
+    user = User.objects.create_user("pat", "pat@example.com", PASSWORD)
+    user.groups.add(Group.objects.get(name=roles.PRODUCT_APPROVERS))
+    return user
+
+
+@pytest.fixture
+def awaiting(request):
+    """A release awaiting sign-off (the approvals fixture ``frozen``)."""
+    return request.getfixturevalue("frozen")()
+
+
+def test_the_api_answers_429_with_retry_after_for_sign_off_guessing(api, pat, awaiting):
+    release = awaiting
+    client = api.as_user(pat)
     answers = [client.post(SIGNOFFS, signoff(release)) for _ in range(LIMIT)]
     assert [a.status_code for a in answers] == [400, 400, 429]
     assert answers[0].data["password"]
@@ -109,9 +125,9 @@ def test_the_api_answers_429_with_retry_after_for_sign_off_guessing(api, alice, 
     assert 14 * 60 <= int(answers[-1]["Retry-After"]) <= 15 * 60
 
 
-def test_the_right_sign_off_password_is_refused_while_locked(api, alice, make_release):
-    release = make_release()
-    client = api.as_user(alice)
+def test_the_right_sign_off_password_is_refused_while_locked(api, pat, awaiting):
+    release = awaiting
+    client = api.as_user(pat)
     for _ in range(LIMIT):
         client.post(SIGNOFFS, signoff(release))
     answer = client.post(SIGNOFFS, signoff(release, password=PASSWORD))
@@ -120,11 +136,19 @@ def test_the_right_sign_off_password_is_refused_while_locked(api, alice, make_re
     assert not SignOff.objects.exists()
 
 
-def test_login_and_signing_failures_share_one_counter(client, api, alice, make_release):
-    release = make_release()
-    wrong_logins(client, times=LIMIT - 1)
-    answer = api.as_user(alice).post(SIGNOFFS, signoff(release))
+def test_login_and_signing_failures_share_one_counter(client, api, pat, awaiting):
+    release = awaiting
+    wrong_logins(client, username="pat", times=LIMIT - 1)
+    answer = api.as_user(pat).post(SIGNOFFS, signoff(release))
     assert answer.status_code == 429
+
+
+def test_who_may_not_sign_is_refused_before_any_password_is_tried(api, alice, awaiting):
+    """Alice is no product approver: 403, and nothing counts towards her lockout."""
+    client = api.as_user(alice)
+    answers = [client.post(SIGNOFFS, signoff(awaiting)) for _ in range(LIMIT + 1)]
+    assert [a.status_code for a in answers] == [403] * (LIMIT + 1)
+    assert not AccessAttempt.objects.exists()
 
 
 def test_an_sre_override_counts_wrong_passwords_outside_a_request(make_release, manager):

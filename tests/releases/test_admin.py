@@ -25,6 +25,7 @@ from django_celery_beat.models import (
 )
 from rest_framework.authtoken.models import Token
 
+from accounts.models import Identity
 from approvals import services as approvals
 from delivery import incidents as incident_services
 from delivery import sources as incident_sources
@@ -136,6 +137,7 @@ def one_of_each(make_release, manager, admin, search, soon):
     )
     environment_services.deployment_report(**common, version="1.0")
     Token.objects.create(user=admin)
+    Identity.objects.create(user=manager, issuer="https://sso.example.com", subject="m-1")
     interval = IntervalSchedule.objects.create(every=10, period=IntervalSchedule.MINUTES)
     PeriodicTask.objects.create(name="demo", task="demo.task", interval=interval)
     CrontabSchedule.objects.create()

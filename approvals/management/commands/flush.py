@@ -1,10 +1,11 @@
 """Django's ``flush``, able to empty the append-only tables of a *test* database.
 
 pytest-django (and Django's test runner) flush the test database after each transactional test;
-the append-only triggers would refuse that. Here the purge switch is turned on for the duration
-of the flush, and only when the database is one Django made for tests (see
-``approvals.triggers``). On any other database ``flush`` behaves as Django's and the triggers
-refuse to empty the audit trail and the sign-offs.
+the append-only triggers would refuse that. Here the flush gets through (PostgreSQL: its
+TRUNCATE triggers disabled inside the flush's transaction, which needs the tables' owner;
+SQLite: the connection's purge switch), and only when the database is one Django made for tests
+(see ``approvals.triggers``). On any other database ``flush`` behaves as Django's and the
+triggers refuse to empty the audit trail and the sign-offs.
 """
 
 from __future__ import annotations

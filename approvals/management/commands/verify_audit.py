@@ -8,7 +8,7 @@ trail recorded for it. Otherwise 1, naming the first broken ``seq`` and the kind
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
+from django.db import connection, transaction
 
 from approvals import chain, triggers
 
@@ -23,13 +23,30 @@ class Command(BaseCommand):
             help="A head printed by an earlier run (kept outside the database): fail unless it "
             "is still in the chain.",
         )
+        parser.add_argument(
+            "--repair",
+            action="store_true",
+            help="First install the append-only triggers and their guard again (as the owner).",
+        )
 
-    def handle(self, *args, expect_head: str | None = None, **options) -> None:
+    def handle(self, *args, expect_head: str | None = None, repair: bool = False, **options):
+        if repair:
+            # Drop and create the guard and its triggers again (they refuse more, never less).
+            with transaction.atomic():
+                triggers.install(connection)
+            self.stdout.write("Append-only triggers and guard function installed.")
         missing = sorted(set(triggers.expected(connection)) - set(triggers.installed(connection)))
         if missing:
             self.stderr.write(
-                f"Warning: the append-only triggers {', '.join(missing)} are missing; run "
-                "`manage.py migrate approvals 0002 && manage.py migrate` to install them again."
+                f"Warning: the append-only triggers {', '.join(missing)} are missing or "
+                "disabled; run `manage.py verify_audit --repair` as the tables' owner to install "
+                "them again."
+            )
+        if not triggers.function_intact(connection):
+            self.stderr.write(
+                "Warning: the append-only guard function relcal_append_only() is not the one "
+                "this version of Relcal installs; run `manage.py verify_audit --repair` as the "
+                "tables' owner to install it again."
             )
         report = chain.verify(expect_head)
         if report.broken is not None:

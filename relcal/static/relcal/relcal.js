@@ -19,3 +19,9 @@ for (const select of document.querySelectorAll("select[data-reason-toggle]")) {
   select.addEventListener("change", sync);
   sync();
 }
+
+// Print buttons (data-print) stay hidden without this file: the browser's own Print still works.
+for (const button of document.querySelectorAll("button[data-print]")) {
+  button.hidden = false;
+  button.addEventListener("click", () => window.print());
+}

@@ -267,7 +267,8 @@ def test_a_waiting_team_withdraws(as_user, alice, bob, search, book, staging, so
     assert response.status_code == 200
     assert response.data["state"] == "withdrawn"
     again = as_user(alice).post(f"/api/v1/waitlist/{entry.pk}/withdraw/")
-    assert again.status_code == 400
+    assert again.status_code == 409
+    assert again.data["state"] == "withdrawn"
     assert WaitlistEntry.objects.get().state == "withdrawn"
 
 
