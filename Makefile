@@ -33,7 +33,16 @@ run: $(STAMP)
 	$(PY) manage.py seed_demo
 	$(PY) manage.py rundev
 
-test: $(STAMP)
+# The OpenID provider the sign-in tests run (node's oidc-provider), installed from its lock file
+# when npm is on PATH; without npm those tests skip (CI requires them: RELCAL_REQUIRE_OIDC=1).
+OIDC := tests/oidc
+NPM := $(shell command -v npm 2>/dev/null)
+
+$(OIDC)/node_modules/.package-lock.json: $(OIDC)/package-lock.json
+	npm ci --prefix $(OIDC) --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null
+	touch $@
+
+test: $(STAMP) $(if $(NPM),$(OIDC)/node_modules/.package-lock.json)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -52,4 +61,4 @@ lock:
 	rm -rf var/lockenv
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var $(OIDC)/node_modules

@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from accounts import oidc, signatures
 from releases.models import Release
 
 from . import fingerprint as fp
@@ -43,9 +44,12 @@ class SignOffForm(forms.Form):
     )
     fingerprint = forms.CharField(widget=forms.HiddenInput)
 
-    def __init__(self, *args, roles: list[str], **kwargs) -> None:
+    def __init__(self, *args, roles: list[str], provider: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["role"].choices = [(role, Role(role).label) for role in roles]
+        if provider:
+            # People who sign in through the company's provider sign by signing in there again.
+            del self.fields["password"]
 
 
 def _add_errors(form: forms.Form, error: ValidationError | PermissionDenied) -> None:
@@ -93,23 +97,45 @@ def sign_view(request: HttpRequest, release_id: int) -> HttpResponse:
         "meaning": DEFAULT_MEANING.get(role, Meaning.APPROVED_FOR_RELEASE),
         "fingerprint": status.fingerprint,
     }
-    form = SignOffForm(request.POST or None, roles=roles, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
+    provider = signatures.signs_with_provider(request.user)
+    returned = signatures.take_returned(request) if request.method == "GET" else None
+    data = request.POST if request.method == "POST" else None
+    if returned is not None:
+        data = returned.data or None
+    form = SignOffForm(data, roles=roles, initial=initial, provider=provider)
+    signoff = None
+    if returned is not None and returned.error:
+        # Nothing was signed: say why, and keep what they chose when it is still there.
+        if form.is_bound:
+            form.is_valid()
+            form.add_error(None, returned.error)
+        else:
+            messages.error(request, returned.error)
+    elif form.is_bound and form.is_valid():
         try:
+            if returned is None and provider:
+                # Nothing is signed yet: the provider confirms the signer first, then the
+                # browser comes back here with the form's content and a ticket.
+                return signatures.begin(request, data=form.cleaned_data, return_to=request.path)
             signoff = services.signoff_record(
-                actor=request.user, request=request, release=release, **data
+                actor=request.user,
+                request=request,
+                release=release,
+                signing_ticket=returned.ticket if returned is not None else "",
+                **form.cleaned_data,
             )
         except (ValidationError, PermissionDenied) as error:
             _add_errors(form, error)
-        else:
-            verb = "approved" if signoff.decision == Decision.APPROVE else "rejected"
-            messages.success(
-                request,
-                f"You {verb} {release.name} as {signoff.get_role_display()} "
-                f"(fingerprint {signoff.fingerprint[:12]}…).",
-            )
-            return redirect("admin:approvals_signoff_pending")
+        except oidc.ProviderError as error:
+            form.add_error(None, str(error))
+    if signoff is not None:
+        verb = "approved" if signoff.decision == Decision.APPROVE else "rejected"
+        messages.success(
+            request,
+            f"You {verb} {release.name} as {signoff.get_role_display()} "
+            f"(fingerprint {signoff.fingerprint[:12]}…).",
+        )
+        return redirect("admin:approvals_signoff_pending")
     mine = [s for s in status.signoffs if s.signer_id == request.user.pk]
     earlier = next((s for s in reversed(mine) if s.fingerprint != status.fingerprint), None)
     changes = fp.diff(earlier.snapshot, status.snapshot) if earlier else []
@@ -125,6 +151,7 @@ def sign_view(request: HttpRequest, release_id: int) -> HttpResponse:
         changes=changes,
         awaiting=release.state in selectors.AWAITING,
         pending_url=reverse("admin:approvals_signoff_pending"),
+        signs_with_provider=provider,
     )
     status_code = 400 if form.is_bound and form.errors else 200
     return TemplateResponse(request, "approvals/admin/sign.html", context, status=status_code)

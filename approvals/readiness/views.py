@@ -10,8 +10,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
+from accounts import oidc, signatures
 from relcal.errors import Conflict
 from releases.selectors import visible_release_q
 
@@ -26,9 +27,14 @@ class WaiverForm(forms.Form):
         strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
     )
 
+    def __init__(self, *args, provider: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if provider:  # they sign by signing in to the company's provider again
+            del self.fields["password"]
+
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])  # GET: back from the provider's re-authentication
 def waive(request: HttpRequest, candidate_pk: int) -> HttpResponse:
     if not services.can_waive(request.user):
         raise PermissionDenied("Only the change advisory board waives gates.")
@@ -39,13 +45,30 @@ def waive(request: HttpRequest, candidate_pk: int) -> HttpResponse:
         pk=candidate_pk,
     )
     back = redirect(f"{candidate.release.get_absolute_url()}#readiness")
-    form = WaiverForm(request.POST)
+    provider = signatures.signs_with_provider(request.user)
+    returned = signatures.take_returned(request) if request.method == "GET" else None
+    if request.method == "GET" and returned is None:
+        return back
+    if returned is not None and returned.error:
+        messages.error(request, f"No waiver was recorded: {returned.error}")
+        return back
+    form = WaiverForm(returned.data if returned else request.POST, provider=provider)
     if not form.is_valid():
         messages.error(request, "No waiver was recorded: give a reason and your password.")
         return back
+    if returned is None and provider:
+        try:  # nothing is signed before the provider confirmed the signer
+            return signatures.begin(request, data=form.cleaned_data, return_to=request.path)
+        except oidc.ProviderError as error:
+            messages.error(request, f"No waiver was recorded: {error}")
+            return back
     try:
         waiver = services.waiver_record(
-            actor=request.user, request=request, candidate=candidate, **form.cleaned_data
+            actor=request.user,
+            request=request,
+            candidate=candidate,
+            signing_ticket=returned.ticket if returned else "",
+            **form.cleaned_data,
         )
     except (ValidationError, Conflict) as error:
         text = " ".join(getattr(error, "messages", None) or [str(error)])

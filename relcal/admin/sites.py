@@ -19,11 +19,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth.views import redirect_to_login
 from django.db import models
 from django.http import HttpRequest
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 PanelContext = Callable[[HttpRequest], "dict | None"]
 Landing = Callable[[HttpRequest], "str | None"]
@@ -80,6 +83,13 @@ class RelcalAdminSite(admin.AdminSite):
         return list(self._fieldsets.get(model, {}).values())
 
     # --- The index ----------------------------------------------------------------------------
+
+    def login(self, request, extra_context=None):
+        """With company sign-in, one login page for everything: the admin's own form has no
+        "Sign in with …" button. Its POST stays, for break-glass administrators' scripts."""
+        if request.method == "GET" and settings.RELCAL_OIDC_ISSUER:
+            return redirect_to_login(request.GET.get("next") or reverse("admin:index"))
+        return super().login(request, extra_context)
 
     def index(self, request, extra_context=None):
         if "all" not in request.GET:
