@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
 from relcal import lockout
@@ -180,3 +181,30 @@ def take_returned(request: HttpRequest) -> Returned | None:
     if entry is None or entry.get("user") != request.user.pk:
         return Returned({}, "", "This signature was already used or has expired. Sign again.")
     return Returned(entry["data"], entry.get("ticket", ""), entry.get("error", ""))
+
+
+def panel_form(request: HttpRequest, form_class, *, back: HttpResponse, refused: str):
+    """A signature form on a page that answers by post/redirect/get (the waiver and override
+    panels): the keyword arguments to sign with now (the form's fields, and the signing ticket
+    after the provider's round trip), or the response to give instead (back to the page with a
+    message starting with ``refused``, or on to the provider). GET is only the way back from the
+    provider. ``form_class`` takes ``provider=True`` to leave its password field out."""
+    provider = signs_with_provider(request.user)
+    returned = take_returned(request) if request.method == "GET" else None
+    if request.method == "GET" and returned is None:
+        return back
+    if returned is not None and returned.error:
+        messages.error(request, f"{refused}: {returned.error}")
+        return back
+    form = form_class(returned.data if returned else request.POST, provider=provider)
+    if not form.is_valid():
+        needs = "a reason" if provider else "a reason and your password"
+        messages.error(request, f"{refused}: give {needs}.")
+        return back
+    if returned is None and provider:
+        try:  # nothing is signed before the provider confirmed the signer
+            return begin(request, data=form.cleaned_data, return_to=request.path)
+        except oidc.ProviderError as error:
+            messages.error(request, f"{refused}: {error}")
+            return back
+    return {**form.cleaned_data, "signing_ticket": returned.ticket if returned else ""}

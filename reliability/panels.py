@@ -21,7 +21,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_http_methods
 
-from accounts import oidc, signatures
+from accounts import signatures
 from relcal.audit import format_timestamp
 from relcal.errors import Conflict
 from releases import gates
@@ -123,31 +123,13 @@ def budget_override_view(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied("Only SREs override the error-budget gate.")
     release = get_object_or_404(visible_releases(request.user, Release.objects.all()), pk=pk)
     back = redirect(f"{release.get_absolute_url()}#reliability")
-    provider = signatures.signs_with_provider(request.user)
-    returned = signatures.take_returned(request) if request.method == "GET" else None
-    if request.method == "GET" and returned is None:
-        return back
-    if returned is not None and returned.error:
-        messages.error(request, f"No override was recorded: {returned.error}")
-        return back
-    form = OverrideForm(returned.data if returned else request.POST, provider=provider)
-    if not form.is_valid():
-        messages.error(request, "No override was recorded: give a reason and your password.")
-        return back
-    if returned is None and provider:
-        try:  # nothing is signed before the provider confirmed the signer
-            return signatures.begin(request, data=form.cleaned_data, return_to=request.path)
-        except oidc.ProviderError as error:
-            messages.error(request, f"No override was recorded: {error}")
-            return back
+    signing = signatures.panel_form(
+        request, OverrideForm, back=back, refused="No override was recorded"
+    )
+    if isinstance(signing, HttpResponse):
+        return signing
     try:
-        overrides.budget_override(
-            actor=request.user,
-            request=request,
-            release=release,
-            signing_ticket=returned.ticket if returned else "",
-            **form.cleaned_data,
-        )
+        overrides.budget_override(actor=request.user, request=request, release=release, **signing)
     except (ValidationError, Conflict) as error:
         text = " ".join(getattr(error, "messages", None) or [str(error)])
         messages.error(request, f"No override was recorded: {text}")

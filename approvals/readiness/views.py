@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_http_methods
 
-from accounts import oidc, signatures
+from accounts import signatures
 from relcal.errors import Conflict
 from releases.selectors import visible_release_q
 
@@ -45,30 +45,14 @@ def waive(request: HttpRequest, candidate_pk: int) -> HttpResponse:
         pk=candidate_pk,
     )
     back = redirect(f"{candidate.release.get_absolute_url()}#readiness")
-    provider = signatures.signs_with_provider(request.user)
-    returned = signatures.take_returned(request) if request.method == "GET" else None
-    if request.method == "GET" and returned is None:
-        return back
-    if returned is not None and returned.error:
-        messages.error(request, f"No waiver was recorded: {returned.error}")
-        return back
-    form = WaiverForm(returned.data if returned else request.POST, provider=provider)
-    if not form.is_valid():
-        messages.error(request, "No waiver was recorded: give a reason and your password.")
-        return back
-    if returned is None and provider:
-        try:  # nothing is signed before the provider confirmed the signer
-            return signatures.begin(request, data=form.cleaned_data, return_to=request.path)
-        except oidc.ProviderError as error:
-            messages.error(request, f"No waiver was recorded: {error}")
-            return back
+    signing = signatures.panel_form(
+        request, WaiverForm, back=back, refused="No waiver was recorded"
+    )
+    if isinstance(signing, HttpResponse):
+        return signing
     try:
         waiver = services.waiver_record(
-            actor=request.user,
-            request=request,
-            candidate=candidate,
-            signing_ticket=returned.ticket if returned else "",
-            **form.cleaned_data,
+            actor=request.user, request=request, candidate=candidate, **signing
         )
     except (ValidationError, Conflict) as error:
         text = " ".join(getattr(error, "messages", None) or [str(error)])
