@@ -40,7 +40,9 @@ class TeamViewSet(
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Teams own releases. Anyone signed in may read them; administrators create them."""
+    """Teams own releases. Anyone signed in may read them, except a private team, which only
+    its members, release managers and auditors see (to others it is missing, as its releases
+    are); administrators create them."""
 
     queryset = Team.objects.prefetch_related("members")
     serializer_class = s.TeamSerializer
@@ -48,6 +50,9 @@ class TeamViewSet(
     lookup_value_regex = SLUG
     filter_backends = FILTERS
     ordering_fields = ["name", "slug"]
+
+    def get_queryset(self):
+        return selectors.visible_teams(self.request.user).prefetch_related("members")
 
     def perform_create(self, serializer: s.TeamSerializer) -> None:
         serializer.instance = call_service(

@@ -88,6 +88,8 @@ def test_every_other_list_runs_a_fixed_number_of_queries(
 
     for _ in range(3):
         add_one()
+    # Warm: the forced user object keeps its permission answers between requests.
+    count_queries(client, url)
     few = count_queries(client, url)
     for _ in range(20):
         add_one()

@@ -44,3 +44,14 @@ def test_it_refuses_a_team_to_a_release_manager(api, manager, stored):
     response = api.as_user(manager).post("/api/v1/teams/", {"name": "Mobile", "slug": "mobile"})
     assert response.status_code == 403
     assert stored() == before
+
+
+def test_a_private_team_is_missing_to_outsiders(api, alice, payments, search, outsider, manager):
+    payments.is_private = True
+    payments.save()
+    listed = api.as_user(outsider).get("/api/v1/teams/")
+    assert [t["slug"] for t in listed.data["results"]] == ["search"]
+    assert api.as_user(outsider).get("/api/v1/teams/payments/").status_code == 404
+    # Its members and those who see every team still read it.
+    assert api.as_user(alice).get("/api/v1/teams/payments/").data["members"] == ["alice"]
+    assert api.as_user(manager).get("/api/v1/teams/payments/").status_code == 200
