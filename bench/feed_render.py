@@ -82,8 +82,9 @@ def _fill(scale: int) -> None:
             FreezeWindow(
                 name=f"Freeze {n}, “quoted”; with a long reason",
                 reason="Year end: the shop is busy.\nNo changes.",
-                start=base - timedelta(days=n + 1),
-                end=base - timedelta(days=n),
+                # Ahead, so that the feeds' 90-day horizon (RELCAL_FEED_PAST_DAYS) keeps them.
+                start=base + timedelta(hours=n),
+                end=base + timedelta(hours=n + 24),
                 team=team if n % 2 else None,
             )
             for n in range(2 * scale)

@@ -13,6 +13,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 from django.views.decorators.http import require_safe
@@ -26,6 +27,44 @@ LAST_USED_EVERY = timedelta(hours=1)  # how stale FeedToken.last_used_at may get
 
 def _refresh() -> timedelta:
     return timedelta(minutes=settings.RELCAL_FEED_REFRESH_MINUTES)
+
+
+def feed_query(user, *filters: dict) -> sources.FeedQuery:
+    """The query a feed answers: ``user``'s events narrowed by ``filters``, within the feeds'
+    limits on the past (settings ``RELCAL_FEED_PAST_DAYS`` and ``RELCAL_FEED_BOOKING_HOURS``),
+    so that a feed's size follows what is current, not the whole history."""
+    now = timezone.now()
+    return query_for(
+        user,
+        *filters,
+        now=now,
+        since=now - timedelta(days=settings.RELCAL_FEED_PAST_DAYS),
+        bookings_since=now - timedelta(hours=settings.RELCAL_FEED_BOOKING_HOURS),
+    )
+
+
+def _plural(count: int, unit: str) -> str:
+    return f"{count} {unit}{'' if count == 1 else 's'}"
+
+
+def feed_description() -> str:
+    """What a feed holds, in its DESCRIPTION / X-WR-CALDESC: subscribers see its limits."""
+    past = _plural(settings.RELCAL_FEED_PAST_DAYS, "day")
+    lines = [
+        "Release schedule from Relcal.",
+        # No commas or semicolons: some readers do not unescape X-WR-CALDESC.
+        f"Past events older than {past} are left out: releases shipped before then (with their "
+        "milestones) and freezes and maintenance that ended before then.",
+        f"Bookings leave {_plural(settings.RELCAL_FEED_BOOKING_HOURS, 'hour')} after they end "
+        "or are cancelled.",
+    ]
+    if settings.RELCAL_FEED_CI_HOLD_MINUTES > 0:
+        lines.append(
+            "CI holds (bookings a pipeline acquired for less than "
+            f"{_plural(settings.RELCAL_FEED_CI_HOLD_MINUTES, 'minute')}) are left out "
+            "unless the feed asks for them with ci_holds=1."
+        )
+    return " ".join(lines)
 
 
 def _bad_request(error: ValidationError) -> HttpResponse:
@@ -48,7 +87,8 @@ def feed_response(request: HttpRequest, query: sources.FeedQuery, *, name: str) 
     """The iCalendar answer for ``query``, or 304 when the client's copy is current."""
     print_ = sources.fingerprint(query)
     refresh = _refresh()
-    etag = ical.etag(name, query.key(), print_.parts, settings.SITE_URL, refresh)
+    description = feed_description()
+    etag = ical.etag(name, query.key(), print_.parts, settings.SITE_URL, refresh, description)
     last_modified = print_.last_modified
     stamp = int(last_modified.timestamp()) if last_modified is not None else None
     not_modified = get_conditional_response(request, etag=etag, last_modified=stamp)
@@ -60,7 +100,7 @@ def feed_response(request: HttpRequest, query: sources.FeedQuery, *, name: str) 
         name=name,
         site_url=settings.SITE_URL,
         refresh=refresh,
-        description="Release schedule from Relcal",
+        description=description,
         url=settings.SITE_URL + reverse("calendar"),
     )
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
@@ -86,7 +126,7 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
     if feed_token is None or not feed_token.user.is_active:
         raise Http404("No such feed.")
     try:
-        query = query_for(feed_token.user, feed_token.filters, filters_from_params(request.GET))
+        query = feed_query(feed_token.user, feed_token.filters, filters_from_params(request.GET))
     except ValidationError as error:
         return _bad_request(error)
     _touch(feed_token, query.now)
@@ -99,7 +139,7 @@ def public_feed(request: HttpRequest) -> HttpResponse:
     if not settings.RELCAL_PUBLIC_FEED:
         raise Http404("No public feed here.")
     try:
-        query = query_for(AnonymousUser(), filters_from_params(request.GET))
+        query = feed_query(AnonymousUser(), filters_from_params(request.GET))
     except ValidationError as error:
         return _bad_request(error)
     return feed_response(request, query, name="Relcal · public schedule")

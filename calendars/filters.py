@@ -15,7 +15,7 @@ from .sources import FeedQuery
 # One schema for a token's stored filters and for a feed URL's query parameters:
 # key in ``FeedToken.filters`` -> query parameter name.
 FILTER_PARAMS = {"teams": "team", "environments": "environment", "releases": "release"}
-FILTER_KEYS = (*FILTER_PARAMS, "kinds", "mine")
+FILTER_KEYS = (*FILTER_PARAMS, "kinds", "mine", "ci_holds")
 MAX_FILTER_VALUES = 50
 SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,50}$")
 
@@ -25,8 +25,9 @@ def clean_filters(value: Any) -> dict[str, Any]:
     lists), raising ValidationError keyed by filter name.
 
     ``{"teams": [slug], "environments": [slug], "releases": [id], "kinds": [kind],
-    "mine": bool}``; every key optional. Kinds are the event kinds the installed apps' calendar
-    sources declare (``calendars.sources.kinds``).
+    "mine": bool, "ci_holds": bool}``; every key optional. ``ci_holds`` includes environments'
+    short CI holds, which calendars leave out by default. Kinds are the event kinds the
+    installed apps' calendar sources declare (``calendars.sources.kinds``).
     """
     if value in (None, ""):
         return {}
@@ -59,11 +60,12 @@ def clean_filters(value: Any) -> dict[str, Any]:
             errors[key] = "Give slugs (letters, digits, - and _)."
             continue
         cleaned[key] = sorted(set(items))
-    mine = value.get("mine", False)
-    if not isinstance(mine, bool):
-        errors["mine"] = "Give true or false."
-    elif mine:
-        cleaned["mine"] = True
+    for key in ("mine", "ci_holds"):
+        flag = value.get(key, False)
+        if not isinstance(flag, bool):
+            errors[key] = "Give true or false."
+        elif flag:
+            cleaned[key] = True
     if errors:
         raise ValidationError(errors)
     return cleaned
@@ -92,6 +94,7 @@ def filters_from_params(params) -> dict[str, Any]:
         "releases": releases,
         "kinds": [v for v in params.getlist("kind") if v],
         "mine": params.get("mine", "").lower() in TRUE,
+        "ci_holds": params.get("ci_holds", "").lower() in TRUE,
     }
 
 
@@ -109,14 +112,15 @@ def query_for(user, *filters: dict[str, Any], **extra: Any) -> FeedQuery:
     dims: dict[str, frozenset | None] = dict.fromkeys(
         ("teams", "environments", "releases", "kinds")
     )
-    mine = False
+    mine = ci_holds = False
     for given in filters:
         cleaned = clean_filters(given)
         for name in dims:
             if name in cleaned:
                 dims[name] = _narrow(dims[name], frozenset(cleaned[name]))
         mine = mine or cleaned.get("mine", False)
-    return FeedQuery(user=user, mine=mine, **dims, **extra)
+        ci_holds = ci_holds or cleaned.get("ci_holds", False)
+    return FeedQuery(user=user, mine=mine, ci_holds=ci_holds, **dims, **extra)
 
 
 def query_filters(query: FeedQuery) -> dict[str, Any]:
@@ -128,6 +132,8 @@ def query_filters(query: FeedQuery) -> dict[str, Any]:
     }
     if query.mine:
         filters["mine"] = True
+    if query.ci_holds:
+        filters["ci_holds"] = True
     return filters
 
 
@@ -148,4 +154,6 @@ def describe(filters: dict[str, Any], team_names: dict[str, str] | None = None) 
     if filters.get("kinds"):
         labels = sources.kinds()
         parts.append(", ".join(labels.get(k, k) for k in filters["kinds"]))
+    if filters.get("ci_holds"):
+        parts.append("with CI holds")
     return " · ".join(parts) or "Master schedule"

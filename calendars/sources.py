@@ -51,6 +51,14 @@ class FeedQuery:
     start: datetime | None = None
     end: datetime | None = None
     now: datetime = field(default_factory=lambda: timezone.now())
+    # Short CI holds of an environment (``environments.calendar``) only when asked for.
+    ci_holds: bool = False
+    # Feeds' limits on the past (``feed_query``); the pages, bounded by their month, leave them
+    # open. ``since``: shipped releases (with their milestones), freezes and maintenance that
+    # ended before it are left out. ``bookings_since``: bookings that ended or were cancelled
+    # before it are left out (open: the 30 days of ``CANCELLED_KEPT``).
+    since: datetime | None = None
+    bookings_since: datetime | None = None
 
     def wants(self, *kinds: str) -> bool:
         return self.kinds is None or any(kind in self.kinds for kind in kinds)
@@ -59,6 +67,11 @@ class FeedQuery:
     def cancelled_cutoff(self) -> datetime:
         """Releases cancelled before this moment have left the calendars."""
         return self.now - CANCELLED_KEPT
+
+    @property
+    def bookings_cutoff(self) -> datetime:
+        """Bookings that ended or were cancelled before this moment have left the calendars."""
+        return self.bookings_since if self.bookings_since is not None else self.cancelled_cutoff
 
     def key(self) -> tuple:
         """The filters as a stable, hashable value (part of a feed's ETag)."""
@@ -74,6 +87,7 @@ class FeedQuery:
             self.mine,
             self.start,
             self.end,
+            self.ci_holds,
         )
 
 

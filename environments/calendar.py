@@ -4,23 +4,26 @@
 Bookings are shown to everyone signed in, as the environment pages show them (a slot is taken,
 whoever took it), but the release a booking names follows the releases' own visibility, and
 a private team's booking names neither the team nor its purpose (``environments.privacy``). A
-booking stays in calendars until 30 days after it ended or was cancelled (a cancelled one as
-CANCELLED, like a cancelled release), then leaves: CI books environments many times a day, and
-calendars should not carry that history for ever. Maintenance windows are few and stay.
+booking stays in feeds for ``RELCAL_FEED_BOOKING_HOURS`` (48) after it ended or was cancelled
+(a cancelled one as CANCELLED, like a cancelled release), long enough for a client polling daily
+to see the cancellation, then leaves; the calendar pages, bounded by their month, keep it for
+30 days. CI books environments many times a day: bookings a pipeline acquired for less than
+``RELCAL_FEED_CI_HOLD_MINUTES`` (120) are CI holds, left out unless the query asks for them
+(``ci_holds``). Maintenance windows stay until they are past the feed's horizon.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 from calendars.ical import CANCELLED, CONFIRMED, FeedEvent
-from calendars.sources import CANCELLED_KEPT, FeedQuery, Fingerprint, latest
+from calendars.sources import FeedQuery, Fingerprint, latest
 from releases.calendar import release_label
 from releases.models import Release, Team
 from releases.selectors import visible_release_q, visible_teams
@@ -46,10 +49,10 @@ def _signed_in(user) -> bool:
 
 
 def _kept(query: FeedQuery) -> Q:
-    """Bookings still in calendars: not ended (or cancelled) more than 30 days ago. A booking
-    never ends after its ``end`` (``ended_at <= end``), so the ``end`` condition, which an index
-    serves, only narrows the rows the ``ended_at`` one reads."""
-    cutoff = query.cancelled_cutoff
+    """Bookings still in calendars: not ended (or cancelled) before ``query.bookings_cutoff``.
+    A booking never ends after its ``end`` (``ended_at <= end``), so the ``end`` condition, which
+    an index serves, only narrows the rows the ``ended_at`` one reads."""
+    cutoff = query.bookings_cutoff
     return Q(end__gte=cutoff) & (Q(ended_at__isnull=True) | Q(ended_at__gte=cutoff))
 
 
@@ -77,6 +80,11 @@ def _bookings(query: FeedQuery) -> QuerySet[Booking]:
         bookings = bookings.filter(end__gt=query.start)
     if query.end is not None:
         bookings = bookings.filter(start__lt=query.end)
+    shortest = settings.RELCAL_FEED_CI_HOLD_MINUTES
+    if not query.ci_holds and shortest > 0:
+        # A CI hold: acquired by a pipeline, for less than the setting. A person's short booking
+        # made on the page or with POST /api/v1/bookings/ stays.
+        bookings = bookings.exclude(acquired=True, end__lt=F("start") + timedelta(minutes=shortest))
     return bookings
 
 
@@ -93,6 +101,8 @@ def _maintenance(query: FeedQuery) -> QuerySet[MaintenanceWindow]:
         windows = windows.filter(end__gt=query.start)
     if query.end is not None:
         windows = windows.filter(start__lt=query.end)
+    if query.since is not None:
+        windows = windows.filter(end__gte=query.since)
     return windows
 
 
@@ -103,14 +113,15 @@ def fingerprint(query: FeedQuery) -> Fingerprint:
     parts: list = []
     moments: list[datetime | None] = []
     if query.wants(BOOKING):
-        cutoff = query.cancelled_cutoff
+        cutoff = query.bookings_cutoff
+        stay = query.now - cutoff
         kept = _kept(query)
         dropped = Q(end__lt=cutoff) | Q(ended_at__lt=cutoff)
-        # One aggregate over the bookings kept and those dropped in the last 30 days (older
+        # One aggregate over the bookings kept and those dropped within one more stay (older
         # drops are older than any copy a client still revalidates by date).
         row = (
             _bookings(query)
-            .filter(end__gte=cutoff - CANCELLED_KEPT)
+            .filter(end__gte=cutoff - stay)
             .aggregate(
                 count=Count("pk", filter=kept),
                 ids=Sum("pk", filter=kept),
@@ -125,8 +136,8 @@ def fingerprint(query: FeedQuery) -> Fingerprint:
                 dropped=Max(Coalesce("ended_at", "end"), filter=dropped),
             )
         )
-        # A booking leaving the calendar 30 days after it ended is a change too.
-        left_at = row["dropped"] + CANCELLED_KEPT if row["dropped"] else None
+        # A booking leaving the calendar after it ended is a change too.
+        left_at = row["dropped"] + stay if row["dropped"] else None
         parts.append(tuple(row.values()))
         moments += [row["updated"], row["team_at"], row["environment_at"], row["release_at"]]
         moments.append(left_at)
@@ -214,7 +225,8 @@ def events(query: FeedQuery) -> Iterator[FeedEvent]:
         bookings = with_release_visibility(
             _bookings(query).filter(_kept(query)), query.user
         ).select_related("environment", "team", "release__team")
-        for booking in bookings:
+        # Row by row: a feed holds its events, not also every model instance behind them.
+        for booking in bookings.iterator(chunk_size=2_000):
             # A private team's booking: the slot is taken, by "a private team" (privacy.py).
             privacy.conceal(query.user, [booking])
             yield booking_event(booking, paths)

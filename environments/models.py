@@ -279,6 +279,9 @@ class Booking(models.Model):
     ended_at = models.DateTimeField(
         null=True, blank=True, help_text="When it was released early, cancelled or expired."
     )
+    # Taken by a pipeline through acquire (POST /api/v1/environments/<slug>/acquire/): short
+    # ones are CI holds, which calendar feeds leave out unless asked for.
+    acquired = models.BooleanField(default=False, editable=False)
 
     class Meta:
         ordering = ["start", "id"]

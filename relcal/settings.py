@@ -337,6 +337,15 @@ SPECTACULAR_SETTINGS = {
 RELCAL_PUBLIC_FEED = env_bool("RELCAL_PUBLIC_FEED", False)
 # How often calendar clients are asked to refresh (REFRESH-INTERVAL and X-PUBLISHED-TTL).
 RELCAL_FEED_REFRESH_MINUTES = int(env("RELCAL_FEED_REFRESH_MINUTES", "60"))
+# How far back feeds reach: shipped releases (with their milestones), freezes and maintenance
+# that ended more than this many days ago leave the feeds, which otherwise grow for ever.
+RELCAL_FEED_PAST_DAYS = int(env("RELCAL_FEED_PAST_DAYS", "90"))
+# Hours an ended or cancelled booking stays in the feeds (marked CANCELLED when cancelled),
+# long enough for calendar clients that poll daily to see the cancellation.
+RELCAL_FEED_BOOKING_HOURS = int(env("RELCAL_FEED_BOOKING_HOURS", "48"))
+# Bookings shorter than this many minutes are CI holds: feeds leave them out unless asked for
+# (``ci_holds=1``). 0 treats every booking as worth showing.
+RELCAL_FEED_CI_HOLD_MINUTES = int(env("RELCAL_FEED_CI_HOLD_MINUTES", "120"))
 
 # --- Reminders -----------------------------------------------------------------------------
 # Days before a milestone that its reminders go out, e.g. "3,1".

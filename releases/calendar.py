@@ -14,7 +14,8 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import Count, DateTimeField, F, Max, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -42,6 +43,11 @@ KINDS = {GO_LIVE: "Go-live", MILESTONE: "Milestone", FREEZE: "Freeze window"}
 # A milestone at a set time (a go/no-go meeting) is shown as a slot of this length.
 TIMED_MILESTONE = timedelta(minutes=30)
 UNCONFIRMED = (ReleaseState.DRAFT, ReleaseState.PLANNED)
+# Releases that went out: past a feed's horizon (``FeedQuery.since``) they leave it, with their
+# milestones. A release still to ship stays however late it is: that is news, not history.
+SHIPPED = (ReleaseState.RELEASED, ReleaseState.ROLLED_BACK)
+# A go-live without a window end is shown as one hour.
+DEFAULT_WINDOW = timedelta(hours=1)
 # Plain dicts: get_FOO_display() costs a translation lookup per call, 10,000 times per feed.
 STATE_LABELS = {value: str(label) for value, label in ReleaseState.choices}
 STRATEGY_LABELS = {value: str(label) for value, label in DeploymentStrategy.choices}
@@ -60,7 +66,11 @@ def status_for(state: str) -> str:
 # --- Which rows -------------------------------------------------------------------------------
 
 
-def _releases(query: FeedQuery, *, keep_expired: bool = False) -> QuerySet[Release]:
+def _releases(
+    query: FeedQuery, *, keep_expired: bool = False, past: datetime | None = None
+) -> QuerySet[Release]:
+    """The releases the query selects: without those cancelled 30 days ago (unless
+    ``keep_expired``) and those shipped before ``past`` (the feed's horizon unless given)."""
     user = query.user
     releases = Release.objects.filter(visible_release_q(user))
     if query.teams is not None:
@@ -74,7 +84,34 @@ def _releases(query: FeedQuery, *, keep_expired: bool = False) -> QuerySet[Relea
         releases = releases.filter(Q(manager=user) | Q(pk__in=watched))
     if not keep_expired:
         releases = releases.exclude(state=ReleaseState.CANCELLED, pk__in=_expired(query))
+        past = past or query.since
+        if past is not None:
+            releases = releases.exclude(_shipped_before(past))
     return releases
+
+
+def _shipped_before(moment: datetime) -> Q:
+    return Q(state__in=SHIPPED) & _ended_before(moment)
+
+
+def _ended_before(moment: datetime) -> Q:
+    """Releases whose deployment window ended before ``moment``."""
+    return Q(window_end__lt=moment) | Q(
+        window_end__isnull=True, go_live__lt=moment - DEFAULT_WINDOW
+    )
+
+
+def _not_shipped_before(moment: datetime) -> Q:
+    """The complement of shipped and ended before ``moment`` (``window_end`` may be NULL)."""
+    return (
+        ~Q(state__in=SHIPPED)
+        | Q(window_end__gte=moment)
+        | Q(window_end__isnull=True, go_live__gte=moment - DEFAULT_WINDOW)
+    )
+
+
+# When a release's deployment window ends.
+WINDOW_END = Coalesce("window_end", F("go_live") + DEFAULT_WINDOW, output_field=DateTimeField())
 
 
 def _expired(query: FeedQuery) -> QuerySet[ReleaseTransition]:
@@ -84,8 +121,8 @@ def _expired(query: FeedQuery) -> QuerySet[ReleaseTransition]:
     ).values("release_id")
 
 
-def _go_lives(query: FeedQuery) -> QuerySet[Release]:
-    releases = _releases(query)
+def _go_lives(query: FeedQuery, *, past: datetime | None = None) -> QuerySet[Release]:
+    releases = _releases(query, past=past)
     if query.start is not None:
         # The window is [go_live, window_end), or one hour when window_end is empty.
         releases = releases.filter(
@@ -114,7 +151,7 @@ def _milestones(query: FeedQuery) -> QuerySet[Milestone]:
     return milestones
 
 
-def _freezes(query: FeedQuery) -> QuerySet[FreezeWindow]:
+def _freezes(query: FeedQuery, *, past: datetime | None = None) -> QuerySet[FreezeWindow]:
     # Freezes belong to no release: a feed of chosen releases or of "my releases" leaves them
     # out; a team filter keeps the freezes of those teams and those for every team.
     if query.releases is not None or query.mine:
@@ -126,21 +163,41 @@ def _freezes(query: FeedQuery) -> QuerySet[FreezeWindow]:
         freezes = freezes.filter(end__gt=query.start)
     if query.end is not None:
         freezes = freezes.filter(start__lt=query.end)
+    past = past or query.since
+    if past is not None:
+        freezes = freezes.filter(end__gte=past)
     return freezes
 
 
 # --- Fingerprint (for ETag and Last-Modified, without building events) -------------------------
 
 
-def _summary(queryset: QuerySet, *extra: str, **aggregates) -> dict:
+def _summary(queryset: QuerySet, *extra: str, kept: Q | None = None, **aggregates) -> dict:
+    """Count, sums and latest changes of the ``kept`` rows of ``queryset`` (all by default)."""
     return queryset.aggregate(
-        count=Count("pk"),
-        ids=Sum("pk"),
-        sequence=Sum("sequence"),
-        updated=Max("updated_at"),
-        **{name: Max(name) for name in extra},
+        count=Count("pk", filter=kept),
+        ids=Sum("pk", filter=kept),
+        sequence=Sum("sequence", filter=kept),
+        updated=Max("updated_at", filter=kept),
+        **{name: Max(name, filter=kept) for name in extra},
         **aggregates,
     )
+
+
+def _horizon(query: FeedQuery) -> tuple[datetime | None, Q | None, Q | None]:
+    """For a feed with a horizon: how far back its fingerprint reads, and which of those rows
+    are kept, for releases and for freezes. The rows that left within one more horizon tell
+    when the latest left (Last-Modified; the counts in the ETag change anyway), in the same
+    aggregate; older departures are older than any copy a client revalidates by date."""
+    if query.since is None:
+        return None, None, None
+    since = query.since
+    return since - (query.now - since), _not_shipped_before(since), Q(end__gte=since)
+
+
+def _left_at(query: FeedQuery, ended: datetime | None) -> datetime | None:
+    """When an event that ended at ``ended`` left the feed, past its horizon."""
+    return ended + (query.now - query.since) if ended is not None else None
 
 
 def fingerprint(query: FeedQuery) -> Fingerprint:
@@ -148,7 +205,16 @@ def fingerprint(query: FeedQuery) -> Fingerprint:
     moments: list[datetime | None] = []
     if query.wants(GO_LIVE, MILESTONE):
         # Milestone events show their release's name, team and state too.
-        releases = _summary(_go_lives(query), "team__updated_at")
+        reach, kept, _ = _horizon(query)
+        releases = _summary(
+            _go_lives(query, past=reach),
+            "team__updated_at",
+            kept=kept,
+            **({"passed": Max(WINDOW_END, filter=_shipped_before(query.since))} if kept else {}),
+        )
+        if kept:
+            # A shipped release leaving past the horizon is a change too.
+            moments.append(_left_at(query, releases["passed"]))
         dropped = ReleaseTransition.objects.filter(
             release__in=_releases(query, keep_expired=True).values("pk")
         ).filter(to_state=ReleaseState.CANCELLED, at__lt=query.cancelled_cutoff)
@@ -170,9 +236,17 @@ def fingerprint(query: FeedQuery) -> Fingerprint:
             parts.append(verdicts)
             moments.append(changed)
     if query.wants(FREEZE):
-        freezes = _summary(_freezes(query), "team__updated_at")
+        reach, _, kept = _horizon(query)
+        freezes = _summary(
+            _freezes(query, past=reach),
+            "team__updated_at",
+            kept=kept,
+            **({"passed": Max("end", filter=Q(end__lt=query.since))} if kept else {}),
+        )
         parts.append(tuple(freezes.values()))
         moments += [freezes["updated"], freezes["team__updated_at"]]
+        if kept:
+            moments.append(_left_at(query, freezes["passed"]))
     return Fingerprint(parts=tuple(parts), last_modified=latest(*moments))
 
 
@@ -342,7 +416,8 @@ def freeze_event(freeze: FreezeWindow) -> FeedEvent:
 def events(query: FeedQuery) -> Iterator[FeedEvent]:
     path = _release_paths()
     if query.wants(GO_LIVE):
-        for release in _go_lives(query).select_related("team"):
+        # Row by row: a feed holds its events, not also every model instance behind them.
+        for release in _go_lives(query).select_related("team").iterator(chunk_size=2_000):
             yield go_live_event(release, path)
     if query.wants(MILESTONE):
         milestones = list(_milestones(query).select_related("release__team"))
@@ -352,5 +427,5 @@ def events(query: FeedQuery) -> Iterator[FeedEvent]:
             readiness = lines[milestone.release_id] if _shows_verdict(milestone) else ""
             yield milestone_event(milestone, path, readiness)
     if query.wants(FREEZE):
-        for freeze in _freezes(query).select_related("team"):
+        for freeze in _freezes(query).select_related("team").iterator(chunk_size=2_000):
             yield freeze_event(freeze)

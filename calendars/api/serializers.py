@@ -22,7 +22,8 @@ class FeedTokenSerializer(serializers.ModelSerializer):
     filters = FiltersField(
         required=False,
         help_text='Optional: {"teams": [slug], "environments": [slug], "releases": [id], '
-        '"kinds": ["go_live" | "milestone" | "freeze" | …], "mine": true}.',
+        '"kinds": ["go_live" | "milestone" | "freeze" | …], "mine": true, '
+        '"ci_holds": true (include environments\' short CI holds)}.',
     )
     active = serializers.BooleanField(source="is_active", read_only=True)
 

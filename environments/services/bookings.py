@@ -40,10 +40,12 @@ def _new_booking(
     release: Release | None,
     now: datetime,
     action: str,
+    acquired: bool = False,
 ) -> Booking:
     """Check everything about a new booking of ``[start, end)`` (in UTC), then store it."""
     rules.check_rules(environment, start, end, now=now)
     booking = Booking(
+        acquired=acquired,
         environment=environment,
         team=team,
         release=release,
@@ -135,6 +137,7 @@ def booking_acquire(
             release=release,
             now=now,
             action="booking.acquire",
+            acquired=True,
         )
 
 
