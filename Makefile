@@ -28,10 +28,11 @@ $(STAMP): requirements.lock
 
 install: $(STAMP)
 
+# Another address or port: make run ADDR=127.0.0.1:8080 (links in feeds and e-mails follow it).
 run: $(STAMP)
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py seed_demo
-	$(PY) manage.py rundev
+	$(PY) manage.py rundev $(ADDR)
 
 # The OpenID provider the sign-in tests run (node's oidc-provider), installed from its lock file
 # when npm is on PATH; without npm those tests skip (CI requires them: RELCAL_REQUIRE_OIDC=1).

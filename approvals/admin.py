@@ -251,12 +251,18 @@ def signers_land_on_pending(request) -> str | None:
     return reverse("admin:approvals_signoff_pending") if signs and not others else None
 
 
+PANEL_SHOWN = 5
+
+
 def pending_panel(request) -> dict | None:
     """ "My pending sign-offs" on top of the index, for everyone else who signs."""
     if not selectors.signing_group_ids(request.user):
         return None
+    # The first few only: the full list, a page at a time, is one click away.
+    items, more = selectors.pending_page(request.user, size=PANEL_SHOWN)
     return {
-        "pending_signoffs": selectors.pending_for(request.user),
+        "pending_signoffs": items,
+        "pending_more": more,
         "pending_url": reverse("admin:approvals_signoff_pending"),
     }
 

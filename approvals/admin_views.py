@@ -64,14 +64,30 @@ def _context(request: HttpRequest, title: str, **extra) -> dict:
     return {**admin.site.each_context(request), "title": title, **extra}
 
 
+PENDING_PAGE = 50
+
+
 def pending_view(request: HttpRequest) -> HttpResponse:
     if not selectors.signing_group_ids(request.user):
         raise PermissionDenied("Only approvers have sign-offs to give.")
-    pending = selectors.pending_for(request.user)
+    # A page at a time (soonest go-live first): an approver of every release would otherwise
+    # get one row per release awaiting sign-off.
+    try:
+        number = max(1, min(int(request.GET.get("page", "1")), 10_000))
+    except ValueError:
+        number = 1
+    pending, more = selectors.pending_page(request.user, page=number, size=PENDING_PAGE)
     return TemplateResponse(
         request,
         "approvals/admin/pending.html",
-        _context(request, "My pending sign-offs", pending=pending),
+        _context(
+            request,
+            "My pending sign-offs",
+            pending=pending,
+            page_number=number,
+            previous_page=number - 1 if number > 1 else None,
+            next_page=number + 1 if more else None,
+        ),
     )
 
 

@@ -23,7 +23,7 @@ SHOWN = 10
 
 
 def pending_signoffs(request: HttpRequest) -> dict | None:
-    pending = selectors.pending_for(request.user)
+    pending, more = selectors.pending_page(request.user, size=SHOWN)
     if not pending:
         return None
     items = [
@@ -32,9 +32,9 @@ def pending_signoffs(request: HttpRequest) -> dict | None:
             reverse("admin:approvals_signoff_sign", args=[item.release.pk])
             + f"?role={item.role.role}",
         )
-        for item in pending[:SHOWN]
+        for item in pending
     ]
-    return {"items": items, "more": len(pending) > SHOWN}
+    return {"items": items, "more": more}
 
 
 def failed_checks(request: HttpRequest) -> dict | None:

@@ -230,19 +230,56 @@ def pending_for(user, releases: QuerySet[Release] | None = None) -> list[Pending
     releases = awaiting_releases() if releases is None else releases
     pending = []
     for release in releases:
-        requirements = [r for r in release.approval_requirements.all() if r.group_id in groups]
-        if not requirements:
+        pending.extend(_pending_in(user, groups, release))
+    return pending
+
+
+# Releases read per query batch while filling one page of pending sign-offs.
+PENDING_BATCH = 100
+
+
+def pending_page(user, *, page: int = 1, size: int = 50) -> tuple[list[PendingSignOff], bool]:
+    """One page of ``pending_for``'s answer (1-based), and whether a later page exists.
+
+    Only releases with a requirement for one of ``user``'s groups are read, in batches, and
+    reading stops once the page is full: the first page costs the same whether 10 or 10,000
+    releases await sign-off (a later page reads the releases before it; nothing reads them all).
+    """
+    groups = signing_group_ids(user)
+    if not groups:
+        return [], False
+    releases = awaiting_releases().filter(
+        pk__in=ReleaseRequirement.objects.filter(group_id__in=groups).values("release_id")
+    )
+    wanted = page * size + 1  # one past the page says whether there is a next one
+    found: list[PendingSignOff] = []
+    offset = 0
+    while len(found) < wanted:
+        batch = list(releases[offset : offset + PENDING_BATCH])
+        for release in batch:
+            found.extend(_pending_in(user, groups, release))
+        if len(batch) < PENDING_BATCH:
+            break
+        offset += PENDING_BATCH
+    return found[(page - 1) * size : page * size], len(found) > page * size
+
+
+def _pending_in(user, groups: set[int], release: Release) -> list[PendingSignOff]:
+    """``pending_for``'s answer for one release (prefetched by ``with_approval_data``)."""
+    requirements = [r for r in release.approval_requirements.all() if r.group_id in groups]
+    if not requirements:
+        return []
+    pending: list[PendingSignOff] = []
+    status = approval_status(release)
+    latest = latest_decisions(status.signoffs)
+    for requirement in requirements:
+        role = status.role(requirement.role)
+        mine = latest.get((requirement.role, user.pk))
+        if mine is not None and not mine.stale:
+            continue  # decided on this version already
+        if requirement.segregation_of_duties and user.pk in conflicted_ids(release):
             continue
-        status = approval_status(release)
-        latest = latest_decisions(status.signoffs)
-        for requirement in requirements:
-            role = status.role(requirement.role)
-            mine = latest.get((requirement.role, user.pk))
-            if mine is not None and not mine.stale:
-                continue  # decided on this version already
-            if requirement.segregation_of_duties and user.pk in conflicted_ids(release):
-                continue
-            if role.satisfied and mine is None:
-                continue  # others have approved enough
-            pending.append(PendingSignOff(release, status, role, mine))
+        if role.satisfied and mine is None:
+            continue  # others have approved enough
+        pending.append(PendingSignOff(release, status, role, mine))
     return pending

@@ -12,6 +12,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -54,6 +55,9 @@ class Day:
     in_month: bool
     is_today: bool
     events: list[DayEvent] = field(default_factory=list)
+    # Events past the cell's bound, and the link that opens the whole day.
+    more: int = 0
+    more_url: str = ""
 
 
 @dataclass
@@ -153,6 +157,8 @@ def month_view(request: HttpRequest) -> HttpResponse:
             titled = day == first_day or day.weekday() == 0
             days[day].events.append(DayEvent(event, day == first_day, day == last_day, titled))
             day += timedelta(days=1)
+    for cell in days.values():
+        _bound(cell, MONTH_DAY_SHOWN, page.url("calendar-agenda", day=cell.day.isoformat()))
     ordered = list(days.values())
     weeks = [ordered[i : i + 7] for i in range(0, len(ordered), 7)]
     previous = (first - timedelta(days=1)).replace(day=1)
@@ -175,43 +181,102 @@ def month_view(request: HttpRequest) -> HttpResponse:
 
 
 AGENDA_DAYS = 42
+# Bounds that keep a page's size the same however dense the schedule: events per month cell and
+# per agenda day (the rest behind "+N more", which opens the day), agenda items per page (the
+# page then ends early and "Later" continues from the first day left out), and items per page
+# of a single day.
+MONTH_DAY_SHOWN = 4
+AGENDA_DAY_SHOWN = 10
+AGENDA_PAGE_SHOWN = 150
+DAY_PAGE_SHOWN = 100
+
+
+def _bound(cell: Day, shown: int, url: str) -> None:
+    """Keep at most ``shown`` lines in ``cell``: past that, ``shown - 1`` events and "+N more"."""
+    if len(cell.events) > shown:
+        cell.more = len(cell.events) - (shown - 1)
+        cell.events = cell.events[: shown - 1]
+        cell.more_url = url
+
+
+def _day_param(value: str | None) -> date | None:
+    try:
+        day = date.fromisoformat(value or "")
+    except ValueError:
+        return None
+    return day if 1900 <= day.year <= 9000 else None
 
 
 @login_required
 @require_safe
 def agenda_view(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
-    try:
-        start = date.fromisoformat(request.GET.get("start", ""))
-        if not 1900 <= start.year <= 9000:
-            raise ValueError
-    except ValueError:
-        start = today
+    day = _day_param(request.GET.get("day"))
+    if day is not None:
+        return _day_view(request, day, today)
+    start = _day_param(request.GET.get("start")) or today
     end = start + timedelta(days=AGENDA_DAYS)
     page = _page_filters(request, start=_local_midnight(start), end=_local_midnight(end))
     events = sources.collect(page.query)
-    groups: dict[date, list[DayEvent]] = {}
+    by_day: dict[date, Day] = {}
     for event in events:
         first_day, last_day = sources.local_days(event)
         # Listed once, on its first day, or on the first day shown when it began earlier.
-        day = max(first_day, start)
-        groups.setdefault(day, []).append(DayEvent(event, day == first_day, day == last_day))
+        shown_on = max(first_day, start)
+        cell = by_day.setdefault(shown_on, Day(shown_on, True, shown_on == today))
+        cell.events.append(DayEvent(event, shown_on == first_day, shown_on == last_day))
     if start <= today < end:
-        groups.setdefault(today, [])  # today is marked even when nothing happens
+        by_day.setdefault(today, Day(today, True, True))  # marked even when nothing happens
+    groups, items, following = [], 0, end
+    for shown_on, cell in sorted(by_day.items()):
+        _bound(cell, AGENDA_DAY_SHOWN, page.url("calendar-agenda", day=shown_on.isoformat()))
+        if groups and items + len(cell.events) > AGENDA_PAGE_SHOWN:
+            following = shown_on  # the page is full: "Later" continues from here
+            break
+        items += len(cell.events)
+        groups.append((shown_on, cell))
     context = _page_context(
         request,
         page,
         events,
         view="agenda",
         start=start,
-        end=end - timedelta(days=1),
-        groups=sorted(groups.items()),
+        end=following - timedelta(days=1),
+        groups=groups,
         previous_url=page.url(
             "calendar-agenda", start=(start - timedelta(days=AGENDA_DAYS)).isoformat()
         ),
-        next_url=page.url("calendar-agenda", start=end.isoformat()),
+        next_url=page.url("calendar-agenda", start=following.isoformat()),
         today_url=page.url("calendar-agenda"),
         month_url=page.url("calendar", month=f"{start:%Y-%m}"),
+        event_count=len(events),
+    )
+    return render(request, "calendar/agenda.html", context, status=400 if page.error else 200)
+
+
+def _day_view(request: HttpRequest, day: date, today: date) -> HttpResponse:
+    """One day of the agenda (what "+N more" opens), a page of ``DAY_PAGE_SHOWN`` at a time."""
+    following = day + timedelta(days=1)
+    page = _page_filters(request, start=_local_midnight(day), end=_local_midnight(following))
+    events = sources.collect(page.query)
+    listed = Paginator(events, DAY_PAGE_SHOWN).get_page(request.GET.get("page"))
+    cell = Day(day, True, day == today)
+    for event in listed.object_list:
+        first_day, last_day = sources.local_days(event)
+        cell.events.append(DayEvent(event, day == first_day, day == last_day))
+    context = _page_context(
+        request,
+        page,
+        events,
+        view="agenda",
+        start=day,
+        end=day,
+        groups=[(day, cell)] if cell.events or day == today else [],
+        day_page=listed,
+        previous_url=page.url("calendar-agenda", day=(day - timedelta(days=1)).isoformat()),
+        next_url=page.url("calendar-agenda", day=following.isoformat()),
+        today_url=page.url("calendar-agenda"),
+        month_url=page.url("calendar", month=f"{day:%Y-%m}"),
         event_count=len(events),
     )
     return render(request, "calendar/agenda.html", context, status=400 if page.error else 200)
@@ -235,9 +300,5 @@ def subscribe(request: HttpRequest) -> HttpResponse:
         message = " ".join(getattr(error, "messages", [str(error)]))
         messages.error(request, f"No feed link was created: {message}")
         return redirect(back)
-    request.session[NEW_FEED_SESSION_KEY] = {
-        "name": token.name,
-        "https": tokens.feed_url(raw),
-        "webcal": tokens.webcal_url(raw),
-    }
+    request.session[NEW_FEED_SESSION_KEY] = tokens.feed_links(token.name, raw)
     return redirect(f"{back}#subscribe")

@@ -65,11 +65,7 @@ def profile(request: HttpRequest) -> HttpResponse:
                 for problem in problems:
                     form.add_error(name if name in form.fields else None, problem)
         else:
-            request.session[NEW_FEED_SESSION_KEY] = {
-                "name": token.name,
-                "https": tokens.feed_url(raw),
-                "webcal": tokens.webcal_url(raw),
-            }
+            request.session[NEW_FEED_SESSION_KEY] = tokens.feed_links(token.name, raw)
             return redirect("profile")
     return _page(request, form, teams, status=400 if form.is_bound and form.errors else 200)
 

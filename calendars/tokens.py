@@ -89,3 +89,13 @@ def feed_url(raw: str) -> str:
 def webcal_url(raw: str) -> str:
     """The same feed as ``webcal://``, which opens Apple Calendar and Outlook directly."""
     return "webcal://" + feed_url(raw).split("://", 1)[1]
+
+
+def feed_links(name: str, raw: str) -> dict[str, str]:
+    """What the Subscribe panel shows once, kept in the session until the next page.
+
+    ``scheme`` labels the link by what it is: a development portal serves plain http, and a
+    link labelled "https" that starts with ``http://`` sends people looking for a mistake.
+    """
+    url = feed_url(raw)
+    return {"name": name, "url": url, "scheme": url.split("://", 1)[0], "webcal": webcal_url(raw)}

@@ -76,6 +76,15 @@ class SlotForm(PageForm):
         teams = bookable_teams(user)
         self.fields["team"].queryset = teams
         self.fields["environment"].label_from_instance = _environment_label
+        # Most people are in one team: there is nothing to choose, so it is chosen for them.
+        only = list(teams[:2])
+        if len(only) == 1:
+            self.fields["team"].empty_label = None
+            self.initial.setdefault("team", only[0].pk)
+
+
+# Releases the booking form lists (the soonest to go live); any other still ahead is accepted.
+RELEASES_SHOWN = 50
 
 
 class BookingForm(SlotForm):
@@ -90,12 +99,25 @@ class BookingForm(SlotForm):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, user=user, **kwargs)
-        # Releases still ahead that the user may see, soonest first.
-        self.fields["release"].queryset = (
+        # Releases still ahead that the user may see, soonest first: any of them is valid, but
+        # only the soonest are listed (and the one chosen, e.g. by a release page's "book"
+        # link), so that the form does not carry the whole table.
+        field = self.fields["release"]
+        candidates = (
             release_selectors.visible_releases(user, Release.objects.select_related("team"))
             .exclude(state__in=(ReleaseState.RELEASED, ReleaseState.CANCELLED))
             .order_by("go_live", "id")
         )
+        field.queryset = candidates
+        shown = list(candidates[:RELEASES_SHOWN])
+        chosen = str(self["release"].value() or "")
+        if chosen.isdigit() and all(str(r.pk) != chosen for r in shown):
+            shown = [*candidates.filter(pk=int(chosen)), *shown]
+        # Set after the queryset: assigning a queryset would put every candidate back.
+        field.widget.choices = [
+            ("", field.empty_label),
+            *((r.pk, field.label_from_instance(r)) for r in shown),
+        ]
 
 
 class WaitlistForm(SlotForm):

@@ -20,6 +20,13 @@ from . import privacy, selectors
 from .models import Booking, Environment, MaintenanceWindow
 
 SPANS = (7, 14)
+# What a lane's "+N more" opens: the same timeline over that one day.
+DAY_SPAN = 1
+# Blocks a lane shows per day before the rest fold into one "+N more" block, so that a pipeline
+# booking an environment many times a day cannot make the page grow with it. A single day has
+# seven times the width of a day in the week view, and room for more.
+LANE_DAY_SHOWN = {DAY_SPAN: 24}
+LANE_DAY_SHOWN_DEFAULT = 4
 # A click on an empty day offers a booking from this hour (or from the next hour, today).
 BOOK_FROM_HOUR = 9
 
@@ -70,6 +77,9 @@ class Block:
     maintenance: MaintenanceWindow | None = None
     starts_before: bool = False
     ends_after: bool = False
+    # A "more" block: how many blocks it stands for, and the day it opens.
+    more: int = 0
+    day: date | None = None
 
     @property
     def when_full(self) -> str:
@@ -77,6 +87,8 @@ class Block:
 
     @property
     def label(self) -> str:
+        if self.more:
+            return f"{self.more} more on {date_format(self.day, 'D j M')}, {self.when_full}"
         who = self.team.name if self.team is not None else "Maintenance"
         return f"{who}: {self.title}, {self.when_full}"
 
@@ -120,6 +132,39 @@ class Timeline:
         if first.month != last.month:
             return f"{date_format(first, 'j M')} – {date_format(last, 'j M Y')}"
         return f"{date_format(first, 'j')} – {date_format(last, 'j M Y')}"
+
+
+def _bounded(blocks: list[Block], shown: int, start: datetime, fraction) -> list[Block]:
+    """At most ``shown`` blocks per day (by the day each starts on, in the range): past that,
+    the first ``shown - 1`` and one "+N more" block over the rest, which opens that day."""
+    by_day: dict[date, list[Block]] = {}
+    for block in blocks:
+        by_day.setdefault(timezone.localdate(max(block.start, start)), []).append(block)
+    kept: list[Block] = []
+    for day, day_blocks in by_day.items():
+        if len(day_blocks) <= shown:
+            kept.extend(day_blocks)
+            continue
+        kept.extend(day_blocks[: shown - 1])
+        rest = day_blocks[shown - 1 :]
+        first, last = rest[0], max(rest, key=lambda block: block.end)
+        left = float(first.left)
+        right = fraction(min(last.end, local_midnight(day + timedelta(days=1))))
+        kept.append(
+            Block(
+                kind="more",
+                start=first.start,
+                end=last.end,
+                left=first.left,
+                width=_percent(right - left / 100),
+                title=f"+{len(rest)} more",
+                when=span_label(first.start, last.end),
+                more=len(rest),
+                day=day,
+                starts_before=first.starts_before,
+            )
+        )
+    return kept
 
 
 def build(first_day: date, days_count: int, *, now: datetime | None = None, user=None) -> Timeline:
@@ -170,7 +215,7 @@ def build(first_day: date, days_count: int, *, now: datetime | None = None, user
                 end=block_end,
                 left=_percent(left),
                 width=_percent(right - left),
-                when=span_label(block_start, block_end),
+                when="",  # labelled once bounded (_bounded): the label is the costly part
                 starts_before=block_start < start,
                 ends_after=block_end > end,
                 **kwargs,
@@ -199,8 +244,12 @@ def build(first_day: date, days_count: int, *, now: datetime | None = None, user
             title=window.reason,
             maintenance=window,
         )
+    shown = LANE_DAY_SHOWN.get(days_count, LANE_DAY_SHOWN_DEFAULT)
     for lane in lanes.values():
         lane.blocks.sort(key=lambda block: (block.start, block.kind))
+        lane.blocks = _bounded(lane.blocks, shown, start, fraction)
+        for block in lane.blocks:
+            block.when = block.when or span_label(block.start, block.end)
         for index, block in enumerate(lane.blocks):
             following = lane.blocks[index + 1] if index + 1 < len(lane.blocks) else None
             right = float(following.left) if following is not None else 100.0

@@ -8,8 +8,12 @@ so labels, help texts, lengths and choices live in one place.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django import forms
 from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
@@ -27,7 +31,7 @@ from .models import (
     ReleaseTransition,
     ScopeItem,
 )
-from .selectors import visible_releases
+from .selectors import UNSHIPPED_STATES, dependency_candidates
 from .services import allowed_transitions, transition_needs_reason
 
 
@@ -128,24 +132,58 @@ class ReleaseChoiceField(forms.ModelChoiceField):
         return f"{obj.name} ({obj.team.name}, {day})"
 
 
+# How many releases the dependency picker shows at once; a search narrows them down.
+DEPENDENCY_MATCHES = 10
+
+
 class DependencyForm(PageForm):
+    """Add a dependency, picking the other release from a bounded search rather than a list of
+    every release (which made the release page grow with the table).
+
+    ``search`` is the page's plain search (``?dependency_q=``, no JavaScript needed); the field
+    validates against every candidate, so a release found by the page's search-as-you-type
+    (``releases/dependency_search.js``, over the API) is accepted even though the server did not
+    render it.
+    """
+
     id_prefix = "dependency"
     kind = forms.ChoiceField(choices=DependencyKind.choices, label="This release")
     depends_on = ReleaseChoiceField(
-        queryset=Release.objects.none(), label="Release", empty_label="Choose a release"
+        queryset=Release.objects.none(),
+        label="Release",
+        widget=forms.RadioSelect,
+        empty_label=None,
     )
     note = model_field(ReleaseDependency, "note")
 
-    def __init__(self, *args, release: Release, user, **kwargs):
+    def __init__(self, *args, release: Release, user, search: str = "", **kwargs):
         super().__init__(*args, **kwargs)
-        # Only releases the user may see (a private one is "not a valid choice", like an unknown
-        # id) and that are still to ship.
-        self.fields["depends_on"].queryset = (
-            visible_releases(user, Release.objects.exclude(pk=release.pk))
-            .exclude(state__in=(ReleaseState.CANCELLED, ReleaseState.RELEASED))
-            .select_related("team")
-            .order_by("go_live", "id")
+        self.release = release
+        self.search = search.strip()[:100]
+        field = self.fields["depends_on"]
+        candidates = dependency_candidates(user, release)
+        field.queryset = candidates
+        found = candidates
+        if self.search:
+            found = found.filter(Q(name__icontains=self.search) | Q(version__icontains=self.search))
+        shown = list(found[: DEPENDENCY_MATCHES + 1])
+        self.more_matches = len(shown) > DEPENDENCY_MATCHES
+        shown = shown[:DEPENDENCY_MATCHES]
+        chosen = str(self["depends_on"].value() or "")
+        if chosen.isdigit() and all(str(r.pk) != chosen for r in shown):
+            # A refused form keeps the user's choice on screen (one query, refusals only).
+            shown = [*candidates.filter(pk=int(chosen)), *shown]
+        self.matches = shown
+        # Set after the queryset: assigning a queryset would put every candidate back.
+        field.widget.choices = [(r.pk, field.label_from_instance(r)) for r in shown]
+
+    def search_url(self) -> str:
+        """The API query behind the search-as-you-type: the same candidates, one page of them."""
+        query = urlencode(
+            [("state", state) for state in UNSHIPPED_STATES]
+            + [("ordering", "go_live"), ("page_size", DEPENDENCY_MATCHES + 2)]
         )
+        return f"{reverse('api-v1:release-list')}?{query}"
 
 
 # --- Freeze windows -----------------------------------------------------------------------

@@ -280,7 +280,11 @@ class ReleaseDependency(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.release} {self.get_kind_display()} {self.depends_on}"
+        # A sentence, as messages, the admin and the audit log show it: the kind's label
+        # ("needs shipped first") reads right in a picker, not between two release names.
+        if self.kind == DependencyKind.NEEDS:
+            return f"{self.release} needs {self.depends_on} shipped first"
+        return f"{self.release} ships together with {self.depends_on}"
 
 
 class FreezeOrigin(models.TextChoices):

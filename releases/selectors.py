@@ -12,7 +12,15 @@ from __future__ import annotations
 from django.db.models import Prefetch, Q, QuerySet
 
 from . import roles
-from .models import FreezeWindow, Milestone, Release, ReleaseDependency, ReleaseTransition, Team
+from .models import (
+    FreezeWindow,
+    Milestone,
+    Release,
+    ReleaseDependency,
+    ReleaseState,
+    ReleaseTransition,
+    Team,
+)
 
 
 def sees_every_team(user) -> bool:
@@ -60,6 +68,30 @@ def visible_releases(user, queryset: QuerySet[Release] | None = None) -> QuerySe
     """``queryset`` (default: ``release_list()``) limited to what ``user`` may see."""
     queryset = release_list() if queryset is None else queryset
     return queryset.filter(visible_release_q(user))
+
+
+# States a release can still be waited for in: the prerequisite picker offers only these, and
+# the page's search-as-you-type asks the API for the same list (see dependency_candidates).
+UNSHIPPED_STATES = tuple(
+    state
+    for state in ReleaseState.values
+    if state not in (ReleaseState.RELEASED, ReleaseState.CANCELLED)
+)
+
+
+def dependency_candidates(user, release: Release) -> QuerySet[Release]:
+    """Releases ``release`` may depend on, as offered to ``user``: visible to them (a private one
+    is "not a valid choice", like an unknown id), not yet shipped or cancelled, not itself.
+
+    The page never lists them all: it shows a bounded search over this queryset and validates
+    the one chosen against it, so its cost does not grow with the table.
+    """
+    return (
+        visible_releases(user, Release.objects.exclude(pk=release.pk))
+        .filter(state__in=UNSHIPPED_STATES)
+        .select_related("team")
+        .order_by("go_live", "id")
+    )
 
 
 def visible_freeze_windows(

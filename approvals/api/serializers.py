@@ -102,6 +102,22 @@ class PendingSerializer(serializers.Serializer):
     fingerprint = serializers.CharField(source="status.fingerprint")
 
 
+class PendingQuerySerializer(serializers.Serializer):
+    """``?page=`` and ``?page_size=`` of the pending list, as on every list."""
+
+    page = serializers.IntegerField(min_value=1, max_value=10_000, default=1)
+    page_size = serializers.IntegerField(min_value=1, max_value=500, default=50)
+
+
+class PendingPageSerializer(serializers.Serializer):
+    """A page of pending sign-offs. There is no ``count``: counting would read every release
+    awaiting sign-off, which is what the page avoids; follow ``next`` until it is null."""
+
+    next = serializers.URLField(allow_null=True, help_text="The following page, or null.")
+    previous = serializers.URLField(allow_null=True, help_text="The page before, or null.")
+    results = PendingSerializer(many=True)
+
+
 class AuditEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = AuditEvent

@@ -14,6 +14,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.relations import PrimaryKeyRelatedField
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 
 from approvals import selectors, services
 from approvals.filters import AuditEventFilter, SignOffFilter
@@ -34,6 +35,8 @@ from .serializers import (
     CandidateSerializer,
     CheckInputSerializer,
     CheckReportSerializer,
+    PendingPageSerializer,
+    PendingQuerySerializer,
     PendingSerializer,
     SignOffInputSerializer,
     SignOffSerializer,
@@ -141,13 +144,28 @@ class SignOffViewSet(
         self._freshness_map = {signoff.pk: (False, False)}
         return Response(self.get_serializer(signoff).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={200: PendingSerializer(many=True), **ROLE_ONLY})
+    @extend_schema(
+        parameters=[PendingQuerySerializer],
+        responses={200: PendingPageSerializer, **ROLE_ONLY},
+    )
     @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
     def pending(self, request: Request) -> Response:
-        """Release × role pairs waiting for your sign-off (yours went stale, or none yet)."""
+        """Release × role pairs waiting for your sign-off (yours went stale, or none yet), soonest
+        go-live first, a page at a time (`page`, `page_size`: 50 by default, at most 500)."""
         if not selectors.signing_group_ids(request.user):
             raise PermissionDenied("Only approvers have sign-offs to give.")
-        return Response(PendingSerializer(selectors.pending_for(request.user), many=True).data)
+        query = PendingQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        number, size = query.validated_data["page"], query.validated_data["page_size"]
+        items, more = selectors.pending_page(request.user, page=number, size=size)
+        url = request.build_absolute_uri()
+        return Response(
+            {
+                "next": replace_query_param(url, "page", number + 1) if more else None,
+                "previous": replace_query_param(url, "page", number - 1) if number > 1 else None,
+                "results": PendingSerializer(items, many=True).data,
+            }
+        )
 
 
 @extend_schema_view(

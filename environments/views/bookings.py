@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -37,6 +38,10 @@ from ..privacy import conceal
 
 GET_OR_POST = require_http_methods(["GET", "POST"])
 
+
+# Bookings per page of "my team's bookings", and waitlist entries shown on it.
+MY_BOOKINGS_PAGE = 25
+MY_WAITLIST_SHOWN = 25
 
 NOT_A_BOOKER = "Only members of a team (and release managers) can book environments."
 
@@ -77,7 +82,7 @@ def timeline_page(request: HttpRequest) -> HttpResponse:
         days = int(request.GET.get("days", ""))
     except ValueError:
         days = timeline.SPANS[0]
-    if days not in timeline.SPANS:
+    if days not in timeline.SPANS and days != timeline.DAY_SPAN:
         days = timeline.SPANS[0]
     # Far enough for any plan; near enough that date arithmetic cannot overflow.
     today = timezone.localdate()
@@ -111,14 +116,11 @@ def _initial(request: HttpRequest, form_class) -> dict:
     environment = Environment.objects.filter(slug=params.get("environment", "")).first()
     if environment is not None:
         initial["environment"] = environment.slug
-    teams = list(bookable_teams(request.user)[:2])
     team_slug = params.get("team")
-    if team_slug:
+    if team_slug:  # a one-team user's own team is chosen by the form itself
         team = bookable_teams(request.user).filter(slug=team_slug).first()
         if team is not None:
             initial["team"] = team.pk
-    elif len(teams) == 1:
-        initial["team"] = teams[0].pk
     if "release" in probe.fields and params.get("release", "").isdigit():
         initial["release"] = params["release"]
     if params.get("purpose"):
@@ -255,6 +257,9 @@ def my_bookings(request: HttpRequest) -> HttpResponse:
         Booking.objects.select_related("environment", "team", "release", "booked_by"), user
     ).filter(_my_teams(user) | Q(booked_by=user))  # managers book for teams they are not in
     current = bookings.filter(state__in=HOLDING, end__gt=now).order_by("start", "id")
+    # A page at a time: a manager books for every team, and a pipeline books many times a day,
+    # so "everything current" has no upper bound.
+    page = Paginator(current, MY_BOOKINGS_PAGE).get_page(request.GET.get("page"))
     ended = bookings.exclude(state__in=HOLDING).order_by("-ended_at", "-id")[:10]
     waiting = (
         WaitlistEntry.objects.filter(_my_teams(user) | Q(requested_by=user))
@@ -262,13 +267,21 @@ def my_bookings(request: HttpRequest) -> HttpResponse:
         .select_related("environment", "team", "requested_by")
         .order_by("start", "id")
     )
+    # The soonest entries, and how many more: one query more than a plain list, never a table.
+    shown_waiting = list(waiting[: MY_WAITLIST_SHOWN + 1])
+    more_waiting = 0
+    if len(shown_waiting) > MY_WAITLIST_SHOWN:
+        shown_waiting = shown_waiting[:MY_WAITLIST_SHOWN]
+        more_waiting = waiting.count() - MY_WAITLIST_SHOWN
     return render(
         request,
         "environments/my_bookings.html",
         {
-            "bookings": [_with_actions(b, now) for b in current],
+            "page": page,
+            "bookings": [_with_actions(b, now) for b in page.object_list],
             "ended": [with_when(b) for b in ended],
-            "waiting": [with_when(e) for e in waiting],
+            "waiting": [with_when(e) for e in shown_waiting],
+            "more_waiting": more_waiting,
             "now": now,
         },
     )

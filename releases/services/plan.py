@@ -116,11 +116,33 @@ def _require_scope_open(actor, release: Release) -> None:
         )
 
 
+def _require_new_ticket_key(item: ScopeItem) -> None:
+    """Refuse a ticket key already in the release's scope (compared ignoring case).
+
+    Progress reported by key would set both items, and the scope would list the ticket twice.
+    Checked here rather than by a constraint, which existing duplicates would stop migrating;
+    the caller holds the release's lock, so two writers cannot both pass this check.
+    """
+    key = item.ticket_key.strip()
+    if not key:
+        return
+    taken = ScopeItem.objects.filter(release_id=item.release_id, ticket_key__iexact=key)
+    if taken.exclude(pk=item.pk).exists():
+        raise ValidationError(
+            {
+                "ticket_key": f"{item.release.name} already has a scope item with the ticket "
+                f"key “{key}”."
+            },
+            code="unique",
+        )
+
+
 @transaction.atomic
 def scope_item_create(*, actor, release: Release, **fields: Any) -> ScopeItem:
     release = lock_release_for(actor, release, _require_scope_open)
     item = ScopeItem(release=release, **fields)
     full_clean(item, exclude=["release"])
+    _require_new_ticket_key(item)
     item.save()
     audit.record(actor=actor, action="scope_item.create", obj=item, after=audit.values(item))
     return item
@@ -135,6 +157,7 @@ def scope_item_update(*, actor, item: ScopeItem, **changes: Any) -> ScopeItem:
             raise TypeError(f"Unknown scope item field: {field}")
         setattr(item, field, value)
     full_clean(item, exclude=["release"])
+    _require_new_ticket_key(item)
     item.save()
     audit.record_change(actor, "scope_item.update", item, audit_before, SCOPE_FIELDS)
     return item

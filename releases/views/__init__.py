@@ -3,7 +3,8 @@
 Every write view checks permission before anything else, so a user without it gets 403 on GET
 and POST alike; then it calls one service and turns the service's ``ValidationError`` into form
 errors (status 400). Services are atomic, so a refused write stores nothing. Forms that live on
-the release page post to their own URL and, when refused, show that page again with the errors.
+the release page post to their own URL and always answer with a redirect back to that page (post/
+redirect/get), the errors of a refusal kept in the session for it (``refused``).
 
 Split by subject: ``pages`` (the list, the release page, create, edit, delete, transition),
 ``plan`` (milestones, scope, dependencies on the release page), ``freezes``, ``readiness`` (the

@@ -37,6 +37,7 @@ from ..models import (
     ReleaseState,
 )
 from ..panels import render_release_panels
+from .refused import refuse, take
 
 PAGE_SIZE = 50
 
@@ -160,7 +161,7 @@ def _links(release: Release, user) -> dict[str, list[Link]]:
     return groups
 
 
-def detail_response(request: HttpRequest, pk: int, status: int = 200, **forms) -> HttpResponse:
+def detail_response(request: HttpRequest, pk: int, status: int = 200) -> HttpResponse:
     # A release the user may not see is "not found", not "forbidden": even its existence is private.
     release = get_object_or_404(selectors.release_detail(request.user), pk=pk)
     user = request.user
@@ -184,14 +185,24 @@ def detail_response(request: HttpRequest, pk: int, status: int = 200, **forms) -
     }
     if can_edit:
         context["milestone_form"] = MilestoneForm()
-        context["dependency_form"] = DependencyForm(release=release, user=user)
+        # ``dependency_q`` is the dependency picker's plain search (it works without JavaScript).
+        context["dependency_form"] = DependencyForm(
+            release=release, user=user, search=request.GET.get("dependency_q", "")
+        )
     if context["can_edit_scope"]:
         context["scope_form"] = ScopeItemForm()
     if context["can_transition"]:
         context["transition_form"] = TransitionForm(release=release)
-    # A refused form replaces the fresh one, and is shown even where a fresh one would not be
-    # offered (e.g. the scope froze meanwhile), so that its error reaches the user.
-    context.update(forms)
+    # A refused form (kept by ``refused.refuse`` across the redirect) replaces the fresh one, and
+    # is shown even where a fresh one would not be offered (e.g. the scope froze meanwhile), so
+    # that its error reaches the user.
+    builders = {
+        "milestone_form": MilestoneForm,
+        "scope_form": ScopeItemForm,
+        "dependency_form": lambda data: DependencyForm(data, release=release, user=user),
+        "transition_form": lambda data: TransitionForm(data, release=release),
+    }
+    context.update(take(request, release, builders))
     # What other apps show here (sign-offs, …), registered by them: see releases/panels.py.
     context["panels"] = render_release_panels(request, release)
     return render(request, "releases/release_detail.html", context, status=status)
@@ -301,4 +312,11 @@ def release_transition(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"{release.name} is now {step.get_to_state_display()}.")
             return back_to(release, "lifecycle")
-    return detail_response(request, pk, status=400, transition_form=form)
+    return refuse(
+        request,
+        release,
+        form_key="transition_form",
+        form=form,
+        anchor="lifecycle",
+        what=f"{release.name} was not moved",
+    )

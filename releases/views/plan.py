@@ -1,5 +1,6 @@
 """Forms on the release page for what it plans: milestones, scope items and dependencies. Each
-posts to its own URL and, when refused, shows the release page again with the errors."""
+posts to its own URL and answers with a redirect to the release page, with the errors when
+refused (see ``refused``)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,15 @@ from ..models import (
     ReleaseDependency,
     ScopeItem,
 )
-from .pages import GET_OR_POST, back_to, detail_response, release_or_404
+from .pages import GET_OR_POST, back_to, release_or_404
+from .refused import refuse
+
+# How a refusal is announced at the top of the release page, per form.
+NOT_SAVED = {
+    "milestone_form": "The milestone was not added",
+    "scope_form": "The scope item was not added",
+    "dependency_form": "The dependency was not added",
+}
 
 
 def _planner_release(request: HttpRequest, pk: int) -> Release:
@@ -48,7 +57,7 @@ def _scope_release(request: HttpRequest, pk: int) -> Release:
 
 def _submit(request, release: Release, form, form_key: str, anchor: str, action) -> HttpResponse:
     """Run ``action(cleaned_data)`` (a service call returning a success message) for a valid
-    form; when the form or the service refuses, show the release page with the errors."""
+    form; when the form or the service refuses, back to the release page with the errors."""
     if form.is_valid():
         try:
             message = action(form.cleaned_data)
@@ -57,7 +66,9 @@ def _submit(request, release: Release, form, form_key: str, anchor: str, action)
         else:
             messages.success(request, message)
             return back_to(release, anchor)
-    return detail_response(request, release.pk, status=400, **{form_key: form})
+    return refuse(
+        request, release, form_key=form_key, form=form, anchor=anchor, what=NOT_SAVED[form_key]
+    )
 
 
 def _act(request, release: Release, anchor: str, action, message: str) -> HttpResponse:
@@ -159,7 +170,7 @@ def dependency_add(request: HttpRequest, pk: int) -> HttpResponse:
 
     def create(data):
         dep = services.dependency_create(actor=request.user, release=release, **data)
-        return f"{release.name} {dep.get_kind_display()} {dep.depends_on.name}."
+        return f"{dep}."
 
     form = DependencyForm(request.POST, release=release, user=request.user)
     return _submit(request, release, form, "dependency_form", "dependencies", create)

@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from approvals import admin_views
 from approvals.models import (
     ApprovalPolicy,
     ApprovalRequirement,
@@ -299,6 +300,26 @@ def test_the_pending_list_costs_the_same_queries_for_5_and_50_releases(client, p
         assert len(response.context["pending"]) == rows
         counts.append(len(queries))
     assert counts[0] == counts[1], counts
+
+
+def test_the_pending_list_shows_a_page_at_a_time(client, priya, frozen, monkeypatch):
+    monkeypatch.setattr(admin_views, "PENDING_PAGE", 3)
+    made = [frozen() for _ in range(7)]
+    client.force_login(priya)
+    first = client.get(PENDING)
+    third = client.get(PENDING, {"page": 3})
+    assert [item.release for item in first.context["pending"]] == made[:3]
+    assert 'href="?page=2" rel="next"' in first.content.decode()
+    assert [item.release for item in third.context["pending"]] == made[6:]
+    assert 'rel="next"' not in third.content.decode()
+
+
+def test_the_index_panel_shows_the_first_five_pending(client, priya, frozen):
+    for _ in range(7):
+        frozen()
+    client.force_login(priya)
+    text = client.get(reverse("admin:index"), {"all": 1}).content.decode()
+    assert "My pending sign-offs (5+)" in text
 
 
 def test_a_release_back_in_planning_is_no_longer_pending(client, priya, frozen, manager):

@@ -112,12 +112,12 @@ def test_the_api_refuses_the_release_manager_approving_their_own(api, manager, f
 def test_pending_lists_what_waits_for_the_caller(api, priya, frozen, sign, manager):
     release = frozen()
     client = api.as_user(priya)
-    [item] = client.get(f"{SIGNOFFS}pending/").data
+    [item] = client.get(f"{SIGNOFFS}pending/").data["results"]
     assert (item["release"], item["role"], item["asked_again"]) == (release.pk, "product", False)
     sign(priya, release, "product")
-    assert client.get(f"{SIGNOFFS}pending/").data == []
+    assert client.get(f"{SIGNOFFS}pending/").data["results"] == []
     services.release_update(actor=manager, release=release, strategy="canary")
-    [item] = client.get(f"{SIGNOFFS}pending/").data
+    [item] = client.get(f"{SIGNOFFS}pending/").data["results"]
     assert item["asked_again"] is True
 
 
@@ -233,10 +233,51 @@ def test_the_pending_api_costs_the_same_queries_for_5_and_50(api, priya, frozen)
     for rows in (5, 50):
         while len(frozen.made) < rows:
             frozen()
-        count, data = _count(client, f"{SIGNOFFS}pending/")
-        assert len(data) == rows
+        count, data = _count(client, f"{SIGNOFFS}pending/?page_size=100")
+        assert len(data["results"]) == rows
         counts.append(count)
     assert counts[0] == counts[1], counts
+
+
+def test_the_pending_api_pages_and_its_first_page_costs_the_same_for_30_and_110(api, priya, frozen):
+    client = api.as_user(priya)
+    counts, firsts = [], []
+    for rows in (30, 110):
+        while len(frozen.made) < rows:
+            frozen()
+        count, data = _count(client, f"{SIGNOFFS}pending/?page_size=20")
+        assert len(data["results"]) == 20
+        assert data["previous"] is None
+        assert "page=2" in data["next"]
+        counts.append(count)
+        firsts.append([item["release"] for item in data["results"]])
+    assert counts[0] == counts[1], counts
+    assert firsts[0] == firsts[1]  # soonest go-live first, whatever comes later
+
+
+def test_the_pending_api_walks_every_page_once(api, priya, frozen):
+    made = [frozen() for _ in range(7)]
+    client = api.as_user(priya)
+    seen, url = [], f"{SIGNOFFS}pending/?page_size=3"
+    while url:
+        data = client.get(url).data
+        seen += [item["release"] for item in data["results"]]
+        url = data["next"]
+    assert sorted(seen) == sorted(release.pk for release in made)
+    last = client.get(f"{SIGNOFFS}pending/?page_size=3&page=3").data
+    assert last["next"] is None and "page=2" in last["previous"]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("page=0", "page"), ("page=x", "page"), ("page_size=501", "page_size")],
+    ids=["page-zero", "page-not-a-number", "page-size-too-big"],
+)
+def test_the_pending_api_names_a_bad_page_parameter(api, priya, frozen, query, field):
+    frozen()
+    response = api.as_user(priya).get(f"{SIGNOFFS}pending/?{query}")
+    assert response.status_code == 400
+    assert field in response.data
 
 
 def test_the_schema_describes_the_approvals_endpoints(api, admin):

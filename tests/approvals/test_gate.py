@@ -91,10 +91,14 @@ def test_the_release_page_shows_the_refusal_on_the_transition_form(client, testi
     release = testing()
     client.force_login(manager)
     response = client.post(
-        reverse("releases:transition", args=[release.pk]), {"to_state": "approved"}
+        reverse("releases:transition", args=[release.pk]), {"to_state": "approved"}, follow=True
     )
-    assert response.status_code == 400
-    assert "Security: 0 of 1 approvals, missing" in response.content.decode()
+    assert response.redirect_chain, "a refusal redirects to the release page"
+    page = response.content.decode()
+    banner = page[page.index('<ul class="messages">') :]
+    assert "Security: 0 of 1 approvals, missing" in banner[: banner.index("</ul>")]
+    form_errors = page[page.index('id="transition_to_state_error"') :]
+    assert "Security: 0 of 1 approvals, missing" in form_errors[: form_errors.index("</ul>")]
 
 
 def test_the_admin_action_reports_the_refusal(client, testing, manager):

@@ -48,7 +48,8 @@ def test_a_stakeholder_switches_to_the_agenda_and_subscribes(
     page.locator("#subscribe > summary").click()
     expect(page.get_by_text("Subscribe in your calendar app")).to_be_visible()
     page.get_by_role("button", name="Create subscription link").click()
-    https = page.get_by_label("For Google Calendar and Outlook (https)")
+    # The test server is plain http, and the link says so.
+    https = page.get_by_label("For Google Calendar and Outlook (http)")
     expect(https).to_have_value(re.compile(r"^http://.*/feeds/[-\w]{43}\.ics$"))
     expect(page.get_by_label("For Apple Calendar (webcal)")).to_have_value(
         re.compile(r"^webcal://.*/feeds/[-\w]{43}\.ics$")

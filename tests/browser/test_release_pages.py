@@ -72,7 +72,7 @@ def test_the_manager_plans_a_release_and_moves_it_to_planned(open_page, manager,
     deps = page.locator("#dependencies")
     deps.get_by_text("Add dependency", exact=True).first.click()
     deps.get_by_label("This release").select_option(label="needs shipped first")
-    deps.get_by_label("Release", exact=True).select_option(label="Search 2.1 (Search, 1 May 2031)")
+    deps.get_by_label("Search 2.1 (Search, 1 May 2031)").check()
     deps.get_by_role("button", name="Add dependency").click()
     expect(page.locator("#dependencies")).to_contain_text("Needs shipped first:")
     expect(page.locator("#dependencies")).to_contain_text("Search 2.1")
@@ -133,3 +133,33 @@ def test_the_release_list_fits_a_phone_screen(open_page, manager, alice, payment
     assert on_detail == {"inner": PHONE["width"], "doc": PHONE["width"], "body": PHONE["width"]}
     # The wide scope table scrolls inside its own box instead of widening the page.
     assert page.locator("#scope .table-wrap").evaluate("el => el.scrollWidth > el.clientWidth")
+
+
+def test_a_refused_dependency_is_announced_and_the_focus_goes_to_the_field(
+    open_page, manager, payments, search
+):
+    go_live = datetime(2031, 5, 1, 9, 0, tzinfo=UTC)
+    needs = services.release_create(
+        actor=manager, team=payments, name="Payments 4.3", version="4.3", go_live=go_live
+    )
+    other = services.release_create(
+        actor=manager, team=search, name="Search 2.1", version="2.1", go_live=go_live
+    )
+    services.dependency_create(actor=manager, release=needs, depends_on=other, kind="needs")
+    page = open_page()
+    log_in(page, "manager", PASSWORD)
+    page.goto(f"/releases/{other.pk}/")
+
+    deps = page.locator("#dependencies")
+    deps.get_by_text("Add dependency", exact=True).first.click()
+    deps.get_by_label("This release").select_option(label="needs shipped first")
+    deps.get_by_role("radio", name="Payments 4.3").check()
+    deps.get_by_role("button", name="Add dependency").click()
+
+    # Post/redirect/get: a refresh shows the page, it does not post again.
+    page.wait_for_url(f"**/releases/{other.pk}/#dependencies")
+    expect(page.get_by_role("alert").first).to_contain_text("The dependency was not added")
+    expect(page.get_by_role("alert").first).to_contain_text("cycle")
+    focused = page.locator(":focus")
+    expect(focused).to_have_attribute("aria-invalid", "true")
+    expect(focused).to_have_attribute("name", "depends_on")

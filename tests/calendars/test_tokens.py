@@ -142,6 +142,23 @@ def test_the_profile_page_creates_a_link_and_shows_it_once(client, alice, paymen
     assert "iPhone" in again
 
 
+@pytest.mark.parametrize(
+    ("site_url", "label"),
+    [
+        ("https://relcal.example.com", "For Google Calendar and Outlook (https)"),
+        ("http://127.0.0.1:8080", "For Google Calendar and Outlook (http)"),
+    ],
+    ids=["https", "http"],
+)
+def test_the_new_link_is_labelled_by_its_real_scheme(client, alice, settings, site_url, label):
+    settings.SITE_URL = site_url
+    client.force_login(alice)
+    client.post(reverse("profile"), {"name": "iPhone"})
+    page = client.get(reverse("profile")).content.decode()
+    assert label in page
+    assert f'value="{site_url}/feeds/' in page
+
+
 def test_the_profile_page_refuses_a_nameless_link(client, alice):
     client.force_login(alice)
     response = client.post(reverse("profile"), {"name": ""})

@@ -249,6 +249,18 @@ def test_the_booking_form_offers_only_the_user_s_teams_and_is_pre_filled(
     assert form["end"].value().strftime("%Y-%m-%dT%H:%M") == local(soon + 2 * HOUR)
 
 
+def test_a_one_team_user_finds_their_team_already_chosen(signed_in, alice, payments, staging):
+    page = text(signed_in(alice).get("/environments/book/"))
+    assert f'<option value="{payments.pk}" selected>Payments</option>' in page
+    assert "Choose a team" not in page  # nothing else to choose
+
+
+def test_a_user_of_several_teams_chooses_one(signed_in, manager, payments, search, staging):
+    page = text(signed_in(manager).get("/environments/book/"))
+    assert "Choose a team" in page
+    assert "selected>Payments" not in page and "selected>Search" not in page
+
+
 def test_alice_books_staging_from_the_form(signed_in, alice, payments, staging, soon):
     response = signed_in(alice).post("/environments/book/", booking_form(payments, soon))
     assert response.status_code == 302

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from relcal.management.commands.rundev import site_url_for
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -36,6 +38,7 @@ def test_it_serves_and_stops_everything_on_a_signal(tmp_path, signum):
         "DATABASE_URL": "",
         "CELERY_BROKER_URL": "",
         "DEBUG": "1",
+        "SITE_URL": "",
     }
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     port = _free_port()
@@ -63,16 +66,77 @@ def test_it_serves_and_stops_everything_on_a_signal(tmp_path, signum):
         }
         children = _children(process.pid)
         assert len(children) == 2  # the web server and the worker (with beat inside)
+        # Both build links from SITE_URL, which follows the port when it is not set.
+        for child in children:
+            assert f"SITE_URL=http://127.0.0.1:{port}" in _environ(child)
 
         process.send_signal(signum)
         output, _ = process.communicate(timeout=30)
         assert process.returncode == 0, output
-        assert "Relcal is starting at http://127.0.0.1" in output
+        assert f"Relcal is starting at http://127.0.0.1:{port}/" in output
+        assert f"Links in feeds and e-mails start with http://127.0.0.1:{port}/" in output
         for child in children:
             assert not Path(f"/proc/{child}").exists() or _is_zombie(child)
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_it_keeps_a_site_url_that_is_set(tmp_path):
+    env = {
+        **os.environ,
+        "RELCAL_VAR_DIR": str(tmp_path),
+        "DATABASE_URL": "",
+        "CELERY_BROKER_URL": "",
+        "DEBUG": "1",
+        "SITE_URL": "https://relcal.example.com",
+    }
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "rundev", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        children = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(children) < 2:
+            time.sleep(0.3)
+            children = _children(process.pid)
+        assert len(children) == 2
+        for child in children:
+            assert "SITE_URL=https://relcal.example.com" in _environ(child)
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+        assert f"Relcal is starting at http://127.0.0.1:{port}/" in output
+        assert "Links in feeds and e-mails start with https://relcal.example.com/" in output
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+@pytest.mark.parametrize(
+    ("addrport", "url"),
+    [
+        ("8080", "http://127.0.0.1:8080"),
+        ("127.0.0.1:8001", "http://127.0.0.1:8001"),
+        ("localhost:9000", "http://localhost:9000"),
+        ("0.0.0.0:8080", "http://127.0.0.1:8080"),
+        ("0:8080", "http://127.0.0.1:8080"),
+        ("[::1]:8080", "http://[::1]:8080"),
+        ("[::]:8080", "http://127.0.0.1:8080"),
+    ],
+)
+def test_site_url_follows_the_address_and_port(addrport, url):
+    assert site_url_for(addrport) == url
+
+
+def _environ(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/environ").read_text().split("\0")
 
 
 def _is_zombie(pid: int) -> bool:

@@ -361,8 +361,9 @@ def test_it_names_the_whole_cycle_when_a_dependency_would_loop(client, manager, 
     response = client.post(
         reverse("releases:dependency-add", args=[world.unlinked.pk]),
         {"kind": "needs", "depends_on": world.release.pk},
+        follow=True,
     )
-    assert response.status_code == 400
+    assert response.redirect_chain, "a refusal redirects to the release page"
     page = response.content.decode()
     assert (
         "This would make the cycle Payments 4.3 → Search 2.1 → Payments 4.4 → Payments 4.3" in page
@@ -371,13 +372,42 @@ def test_it_names_the_whole_cycle_when_a_dependency_would_loop(client, manager, 
     assert snapshot() == before
 
 
-def test_the_journey_s_two_release_cycle_is_named(client, manager, world):
+def test_a_refused_dependency_redirects_announces_at_the_top_and_shows_once(client, manager, world):
     client.force_login(manager)
     response = client.post(
         reverse("releases:dependency-add", args=[world.other.pk]),
         {"kind": "needs", "depends_on": world.release.pk},
     )
-    assert response.status_code == 400
+    # Post/redirect/get: the address is the release page, so a refresh does not post again.
+    assert response.status_code == 302
+    assert response["Location"] == f"{world.other.get_absolute_url()}#dependencies"
+    page = client.get(response["Location"]).content.decode()
+    banner = page[page.index('<ul class="messages">') : page.index("</ul>")]
+    assert 'role="alert"' in banner
+    assert "The dependency was not added: " in banner and "cycle Payments 4.3" in banner
+    assert 'id="dependency_depends_on_error"' in page  # and next to the field
+    again = client.get(response["Location"]).content.decode()
+    assert "cycle Payments 4.3" not in again and "dependency_depends_on_error" not in again
+
+
+def test_an_added_dependency_reads_as_a_sentence(client, manager, world):
+    client.force_login(manager)
+    response = client.post(
+        reverse("releases:dependency-add", args=[world.unlinked.pk]),
+        {"kind": "needs", "depends_on": world.other.pk},
+        follow=True,
+    )
+    assert "Payments 4.4 needs Search 2.1 shipped first." in response.content.decode()
+
+
+def test_the_journey_s_two_release_cycle_is_named(client, manager, world):
+    client.force_login(manager)
+    response = client.post(
+        reverse("releases:dependency-add", args=[world.other.pk]),
+        {"kind": "needs", "depends_on": world.release.pk},
+        follow=True,
+    )
+    assert response.redirect_chain, "a refusal redirects to the release page"
     assert "cycle Payments 4.3 → Search 2.1 → Payments 4.3" in response.content.decode()
     assert not ReleaseDependency.objects.filter(release=world.other).exists()
 
@@ -423,9 +453,11 @@ def test_only_a_freeze_overrider_sees_the_override_reason_and_may_use_it(
 def test_an_invalid_transition_names_the_allowed_states(client, manager, world):
     client.force_login(manager)
     response = client.post(
-        reverse("releases:transition", args=[world.release.pk]), {"to_state": "released"}
+        reverse("releases:transition", args=[world.release.pk]),
+        {"to_state": "released"},
+        follow=True,
     )
-    assert response.status_code == 400
+    assert response.redirect_chain, "a refusal redirects to the release page"
     assert (
         "A release in state Draft cannot move to Released. Allowed next states: Planned, Cancelled."
         in response.content.decode()
@@ -438,8 +470,8 @@ def test_a_transition_is_recorded_and_going_back_needs_a_reason(client, manager,
     client.force_login(manager)
     url = reverse("releases:transition", args=[world.release.pk])
     assert client.post(url, {"to_state": "planned"}).status_code == 302
-    refused = client.post(url, {"to_state": "draft"})
-    assert refused.status_code == 400
+    refused = client.post(url, {"to_state": "draft"}, follow=True)
+    assert refused.redirect_chain, "a refusal redirects to the release page"
     assert "Moving from Planned to Draft needs a reason." in refused.content.decode()
     assert client.post(url, {"to_state": "draft", "reason": "Scope unclear"}).status_code == 302
 
@@ -459,9 +491,11 @@ def test_a_frozen_scope_hides_the_form_explains_why_and_refuses_changes(client, 
     assert "move the release back to Planned with a reason" in page
 
     response = client.post(
-        reverse("releases:scope-add", args=[world.release.pk]), {"title": "Late", "kind": "fix"}
+        reverse("releases:scope-add", args=[world.release.pk]),
+        {"title": "Late", "kind": "fix"},
+        follow=True,
     )
-    assert response.status_code == 400
+    assert response.redirect_chain, "a refusal redirects to the release page"
     assert "is frozen" in response.content.decode()
     assert not ScopeItem.objects.filter(title="Late").exists()
 
@@ -472,8 +506,9 @@ def test_a_milestone_after_the_go_live_is_refused_on_its_field(client, manager, 
     response = client.post(
         reverse("releases:milestone-add", args=[world.release.pk]),
         {"kind": "release_candidate", "date": late.isoformat()},
+        follow=True,
     )
-    assert response.status_code == 400
+    assert response.redirect_chain, "a refusal redirects to the release page"
     page = response.content.decode()
     assert "would fall after the go-live of Payments 4.3" in page
     assert 'id="milestone_date_error"' in page

@@ -6,6 +6,7 @@ gunicorn, ``celery worker`` and ``celery beat`` as separate processes (see the R
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -41,9 +42,17 @@ class Command(BaseCommand):
             ],
             "web": [python, "manage.py", "runserver", "--noreload", addrport],
         }
-        host = addrport if ":" in addrport else f"127.0.0.1:{addrport}"
+        local_url = site_url_for(addrport)
+        child_env = dict(os.environ)
+        if os.environ.get("SITE_URL") or "SITE_URL_FILE" in os.environ:
+            site_url = settings.SITE_URL
+        else:
+            # Feed, e-mail and Subscribe links are built from SITE_URL in the web server and the
+            # worker alike; left at its default they would point at port 8000 on any other port.
+            site_url = child_env["SITE_URL"] = local_url
         self.stdout.write(
-            self.style.SUCCESS(f"\nRelcal is starting at http://{host}/\n")
+            self.style.SUCCESS(f"\nRelcal is starting at {local_url}/\n")
+            + f"Links in feeds and e-mails start with {site_url}/ (SITE_URL).\n"
             + "Demo logins (password relcal-demo): admin, manager, product, legal, security, "
             "alice, bob\nAdmin: /admin/   API docs: /api/v1/docs/   Ctrl-C stops everything.\n"
         )
@@ -53,7 +62,7 @@ class Command(BaseCommand):
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stopping.append(True))
         processes = {
-            name: subprocess.Popen(cmd, preexec_fn=_default_signals)
+            name: subprocess.Popen(cmd, preexec_fn=_default_signals, env=child_env)
             for name, cmd in commands.items()
         }
         try:
@@ -77,6 +86,18 @@ class Command(BaseCommand):
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def site_url_for(addrport: str) -> str:
+    """The URL runserver will answer on for ``addrport`` (``PORT``, ``ADDR:PORT``, ``[IPv6]:PORT``).
+
+    A wildcard address (``0.0.0.0``, ``::``) is not somewhere a link can point: such links use
+    127.0.0.1, and a portal reached by another name sets ``SITE_URL`` itself.
+    """
+    addr, _, port = addrport.rpartition(":")
+    if addr in ("", "0", "0.0.0.0", "[::]"):
+        addr = "127.0.0.1"
+    return f"http://{addr}:{port}"
 
 
 def _default_signals() -> None:

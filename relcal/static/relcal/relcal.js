@@ -25,3 +25,14 @@ for (const button of document.querySelectorAll("button[data-print]")) {
   button.hidden = false;
   button.addEventListener("click", () => window.print());
 }
+
+// A refused form comes back (after its redirect) with the problem announced at the top; take the
+// keyboard to where it is fixed: the first field in error, or the form's own error list. After
+// the load: Chromium's scroll to the address's #section, which comes late, would take it back.
+const firstProblem = document.querySelector("main [aria-invalid=true], main form .form-errors");
+if (firstProblem) {
+  const section = firstProblem.closest("details");
+  if (section) section.open = true;
+  if (!firstProblem.matches("input, select, textarea, button")) firstProblem.tabIndex = -1;
+  window.addEventListener("load", () => setTimeout(() => firstProblem.focus()));
+}
