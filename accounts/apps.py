@@ -10,7 +10,9 @@ class AccountsConfig(AppConfig):
         from django.contrib import admin
 
         from . import admin as accounts_admin
-        from . import checks  # noqa: F401  (registers the configuration checks)
+
+        # Registers the configuration checks; keeps the zone in the session at sign-in.
+        from . import checks, zones  # noqa: F401
 
         # The auth app registered the user admin before this runs (it is listed earlier).
         accounts_admin.install_user_action(admin.site)

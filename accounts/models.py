@@ -53,3 +53,24 @@ class SigningTicket(models.Model):
 
     def __str__(self) -> str:
         return f"Signing ticket of {self.user} from {self.created_at:%Y-%m-%d %H:%M} UTC"
+
+
+class Preferences(models.Model):
+    """One person's settings that are theirs rather than a team's: the time zone pages, forms
+    and e-mails use for them. No row (or an empty zone) means "not chosen yet": ``TIME_ZONE``
+    until the browser's zone is recorded on the first visit or the person picks one."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preferences"
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="An IANA zone name, e.g. Europe/Berlin; empty for the site's TIME_ZONE.",
+    )
+
+    class Meta:
+        verbose_name_plural = "preferences"
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.time_zone or 'default zone'}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import preferences, views
 
 app_name = "accounts"
 
@@ -8,4 +8,5 @@ urlpatterns = [
     path("oidc/login/", views.oidc_login, name="oidc-login"),
     path("oidc/callback/", views.oidc_callback, name="oidc-callback"),
     path("signing-ticket/", views.signing_ticket, name="signing-ticket"),
+    path("time-zone/browser/", preferences.browser_time_zone, name="browser-time-zone"),
 ]

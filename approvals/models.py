@@ -166,7 +166,7 @@ class SignOff(models.Model):
     decision = models.CharField(max_length=10, choices=Decision.choices)
     meaning = models.CharField(max_length=30, choices=Meaning.choices)
     comment = models.TextField(blank=True, max_length=2_000)
-    signed_at = models.DateTimeField("signed at (UTC)")
+    signed_at = models.DateTimeField("signed at")
     fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the snapshot.")
     snapshot = models.JSONField(help_text="What was signed, as canonical JSON.")
 
@@ -187,7 +187,7 @@ class AuditEvent(models.Model):
     """One link of the hash chain; ``seq`` is its position (1, 2, 3, … without gaps)."""
 
     seq = models.BigIntegerField(primary_key=True)
-    timestamp = models.DateTimeField("time (UTC)", db_index=True)
+    timestamp = models.DateTimeField("time", db_index=True)
     actor_id = models.BigIntegerField(null=True, blank=True)
     actor_name = models.CharField("actor", max_length=300)
     action = models.CharField(max_length=100, db_index=True)

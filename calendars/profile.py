@@ -1,5 +1,6 @@
-"""The profile page: a user's calendar feed links (listed, named, created and revoked) and how
-they get each kind of reminder (right away, in a daily digest, or not at all)."""
+"""The profile page: a user's calendar feed links (listed, named, created and revoked), how
+they get each kind of reminder (right away, in a daily digest, or not at all), and the time zone
+pages, forms and e-mails use for them."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts import zones
+from accounts.preferences import TimeZoneForm
+from relcal.forms import add_service_errors
 from releases.selectors import visible_teams
 from reminders.models import NotificationMode
 from reminders.preferences import PreferencesForm
@@ -76,6 +80,7 @@ def _page(
     teams: list,
     *,
     preferences: PreferencesForm | None = None,
+    time_zone_form: TimeZoneForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     names = {t.slug: t.name for t in teams}
@@ -95,6 +100,8 @@ def _page(
             "modes": NotificationMode.choices,
             "digest_hour": settings.RELCAL_DIGEST_HOUR,
             "time_zone": settings.TIME_ZONE,
+            "time_zone_form": time_zone_form
+            or TimeZoneForm(current=zones.session_zone(request) or settings.TIME_ZONE),
         },
         status=status,
     )
@@ -113,6 +120,28 @@ def reminder_preferences(request: HttpRequest) -> HttpResponse:
         "Reminder settings saved." if changed else "Reminder settings unchanged.",
     )
     return redirect(f"{reverse('profile')}#reminders")
+
+
+@login_required
+@require_POST
+def time_zone(request: HttpRequest) -> HttpResponse:
+    """Set the reader's own zone (the form has no way to name another person)."""
+    form = TimeZoneForm(request.POST)
+    if form.is_valid():
+        name = form.cleaned_data["time_zone"].strip()
+        try:
+            changed = zones.time_zone_set(actor=request.user, user=request.user, time_zone=name)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            zones.remember(request, name)
+            messages.success(
+                request,
+                f"Times now show in {name}." if changed else f"Times already show in {name}.",
+            )
+            return redirect(f"{reverse('profile')}#time-zone")
+    teams = list(visible_teams(request.user))
+    return _page(request, FeedTokenForm(teams=teams), teams, time_zone_form=form, status=400)
 
 
 def _own_token(request: HttpRequest, pk: int) -> FeedToken:

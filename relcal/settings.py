@@ -100,12 +100,16 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Request latency and responses by view for /metrics (after whitenoise: not static files).
     "relcal.metrics.RequestMetricsMiddleware",
+    # A feed's 304 from its remembered answer, before sessions and the rest (calendars.freshness).
+    "calendars.middleware.FeedNotModifiedMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Request id and client address for the audit trail (after auth: it also notes the user).
     "relcal.middleware.AuditContextMiddleware",
+    # The reader's own time zone for pages, forms and the admin (from the session: no query).
+    "accounts.zones.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last: turns a login refused for too many failures into the lockout page (429).
@@ -346,6 +350,17 @@ RELCAL_FEED_BOOKING_HOURS = int(env("RELCAL_FEED_BOOKING_HOURS", "48"))
 # Bookings shorter than this many minutes are CI holds: feeds leave them out unless asked for
 # (``ci_holds=1``). 0 treats every booking as worth showing.
 RELCAL_FEED_CI_HOLD_MINUTES = int(env("RELCAL_FEED_CI_HOLD_MINUTES", "120"))
+# A cache every web process shares (Redis: redis://host:6379/1). Without it each process keeps
+# its own memory cache, which is all the portal needs except for the feeds' fingerprints.
+CACHE_URL = env("CACHE_URL")
+if CACHE_URL:
+    if not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured("CACHE_URL must be a Redis URL, e.g. redis://127.0.0.1:6379/1.")
+    CACHES = {"default": {"BACKEND": "relcal.cache.RedisCache", "LOCATION": CACHE_URL}}
+# Keep each feed's fingerprint in that cache until a write or the clock changes the feed, so a
+# 304 costs a cache read instead of its aggregate queries (calendars.freshness). Needs a cache
+# all web processes share: on by default only with CACHE_URL.
+RELCAL_FEED_CACHE = env_bool("RELCAL_FEED_CACHE", bool(CACHE_URL))
 
 # --- Reminders -----------------------------------------------------------------------------
 # Days before a milestone that its reminders go out, e.g. "3,1".

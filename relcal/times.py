@@ -8,6 +8,8 @@ ends of what Python can represent would overflow there, so inputs are refused be
 
 from __future__ import annotations
 
+import functools
+import zoneinfo
 from datetime import UTC, date, datetime
 
 from django.core.exceptions import ValidationError
@@ -35,10 +37,20 @@ def in_range(moment: datetime | date) -> bool:
 
 
 def fmt(moment: datetime | date) -> str:
-    """A moment as messages show it: ``2026-12-01 14:00 CET`` in ``TIME_ZONE``; a day as ISO."""
+    """A moment as messages show it: ``2026-12-01 14:00 CET`` in the active zone (the reader's
+    own on pages, the recipient's in e-mails, else ``TIME_ZONE``); a day as ISO."""
     if isinstance(moment, datetime):
         return date_format(timezone.localtime(moment), "Y-m-d H:i T")
     return moment.isoformat()
+
+
+def fmt_in_zone(moment: datetime, zone: str) -> str:
+    """``moment`` in the named zone, the zone spelt out: ``2026-12-12 00:00 America/Los_Angeles``
+    (a team's own zone, shown next to the reader's); "" when ``zone`` is empty, unknown, or the
+    active zone already."""
+    if not zone or zone not in time_zone_names() or zone == timezone.get_current_timezone_name():
+        return ""
+    return f"{date_format(timezone.localtime(moment, zoneinfo.ZoneInfo(zone)), 'Y-m-d H:i')} {zone}"
 
 
 def require_aware(**moments: datetime | None) -> None:
@@ -61,6 +73,21 @@ def fmt_window(start: datetime, end: datetime, *, to: str = "to") -> str:
     if local_start.date() == local_end.date():
         return f"{date_format(local_start, 'Y-m-d H:i')} {to} {date_format(local_end, 'H:i T')}"
     return f"{fmt(start)} {to} {fmt(end)}"
+
+
+@functools.cache
+def time_zone_names() -> frozenset[str]:
+    """Every IANA zone name this machine knows (``zoneinfo.available_timezones()``)."""
+    return frozenset(zoneinfo.available_timezones())
+
+
+def validate_time_zone(value: str) -> None:
+    """A model field validator: empty, or an IANA zone name such as ``America/Los_Angeles``."""
+    if value and value not in time_zone_names():
+        shown = value[:64].encode("ascii", "replace").decode()
+        raise ValidationError(
+            f"Unknown time zone “{shown}”: give an IANA name, e.g. America/Los_Angeles."
+        )
 
 
 def fmt_minutes(minutes: float) -> str:

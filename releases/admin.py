@@ -51,8 +51,8 @@ class TeamAdmin(ServiceModelAdmin):
     search_fields = ("name", "slug", "contact")
     prepopulated_fields = {"slug": ("name",)}
     filter_horizontal = ("members",)
-    fields = ("name", "slug", "is_private", "contact", "color", "members")
-    service_fields = ("name", "slug", "is_private", "contact", "color")
+    fields = ("name", "slug", "is_private", "contact", "color", "time_zone", "members")
+    service_fields = ("name", "slug", "is_private", "contact", "color", "time_zone")
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(member_total=models.Count("members"))

@@ -13,6 +13,8 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from relcal.times import validate_time_zone
+
 
 class Team(models.Model):
     name = models.CharField(max_length=100, unique=True)
@@ -29,6 +31,13 @@ class Team(models.Model):
         default=False,
         help_text="Only members, release managers and auditors see a private team's releases "
         "(pages, API and calendar feeds).",
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text="The zone the team plans in (e.g. America/Los_Angeles): its freezes and "
+        "go-lives show in it too. Empty: none, everyone reads their own zone.",
     )
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -38,10 +38,13 @@ def digest_time(due: datetime) -> datetime:
     """The first daily digest at or after ``due``: ``RELCAL_DIGEST_HOUR`` o'clock where Relcal
     runs (``TIME_ZONE``), whatever the daylight-saving shift."""
     hour = int(getattr(settings, "RELCAL_DIGEST_HOUR", 8))
-    day = timezone.localtime(due).date()
-    slot = timezone.make_aware(datetime.combine(day, time(hour)))
+    # The site's zone, not the active one: a digest is worded in its recipient's zone, and a
+    # scan may run inside someone's request, yet the digest hour stays where Relcal runs.
+    zone = timezone.get_default_timezone()
+    day = timezone.localtime(due, zone).date()
+    slot = timezone.make_aware(datetime.combine(day, time(hour)), zone)
     if slot < due:
-        slot = timezone.make_aware(datetime.combine(day + timedelta(days=1), time(hour)))
+        slot = timezone.make_aware(datetime.combine(day + timedelta(days=1), time(hour)), zone)
     return slot
 
 

@@ -21,6 +21,8 @@ from django.db import OperationalError
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
+from accounts import zones
+
 from . import channels, conf, registry
 from .models import Channel, Delivery, DeliveryState, NotificationMode
 from .preferences import modes
@@ -116,11 +118,18 @@ def deliver(pk: int, *, now: datetime | None = None) -> str:
     muted = delivery.recipient_id is not None and (
         modes([delivery.recipient_id]).get((delivery.recipient_id, delivery.kind)) == Mode.MUTED
     )
+    # An email is worded and rendered in its recipient's zone; a team's webhook in the site's.
+    zone = zones.of_user(delivery.recipient) if delivery.recipient_id else None
+    with timezone.override(zone):
+        return _word_and_send(delivery, kind, obj, muted, now)
+
+
+def _word_and_send(delivery: Delivery, kind, obj, muted: bool, now: datetime) -> str:
     try:
         reason = _skip_reason(delivery, kind, obj, muted)
         message = None if reason else kind.message(obj, delivery)
     except Exception as error:  # a bug in a kind's wording: this row fails, with its error
-        logger.exception("Could not word delivery %s.", pk)
+        logger.exception("Could not word delivery %s.", delivery.pk)
         fields = _retry_or_fail(delivery.attempts, error, now)
         _finish(delivery, **fields)
         return fields["state"]
@@ -166,6 +175,12 @@ def deliver_digest(recipient_id: int, *, now: datetime | None = None) -> int:
         for pk, obj in registry.KINDS[name].model._default_manager.in_bulk(pks).items()
     }
     mode_of = modes([recipient_id])
+    # Worded and rendered in the recipient's zone.
+    with timezone.override(zones.of_user(rows[0].recipient)):
+        return _word_and_send_digest(rows, mine, objects, mode_of, recipient_id, now)
+
+
+def _word_and_send_digest(rows, mine, objects, mode_of, recipient_id: int, now: datetime) -> int:
     items: list[tuple[Delivery, registry.Message]] = []
     skipped: dict[str, list[int]] = defaultdict(list)
     for row in rows:

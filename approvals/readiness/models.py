@@ -118,7 +118,7 @@ class Waiver(models.Model):
     reason = models.TextField(max_length=2_000)
     signer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     signer_name = models.CharField("printed name", max_length=300)
-    signed_at = models.DateTimeField("signed at (UTC)")
+    signed_at = models.DateTimeField("signed at")
 
     class Meta:
         ordering = ["signed_at", "id"]

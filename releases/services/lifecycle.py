@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from relcal import audit
 from relcal.db import locked
-from relcal.times import fmt, require_aware
+from relcal.times import fmt, fmt_in_zone, require_aware
 
 from .. import gates, signals
 from .. import permissions as perms
@@ -82,9 +82,12 @@ def _check_freeze(actor, release: Release) -> None:
         release.freeze_override_reason = ""
         return
     freeze = hits[0]
+    # A team that plans in its own zone reads its freeze in it too ("until 00:00 Pacific").
+    team_zone = fmt_in_zone(freeze.end, freeze.team.time_zone) if freeze.team else ""
     where = (
         f"The go-live {fmt(release.go_live)} falls in the freeze window "
-        f"“{freeze.name}” ({fmt(freeze.start)} – {fmt(freeze.end)}, {freeze.scope_label})."
+        f"“{freeze.name}” ({fmt(freeze.start)} – {fmt(freeze.end)}"
+        f"{f', until {team_zone}' if team_zone else ''}, {freeze.scope_label})."
     )
     if not perms.can_override_freeze(actor):
         raise ValidationError({"go_live": f"{where} Pick a time outside it."})

@@ -26,9 +26,10 @@ def team_create(
     contact: str = "",
     color: str = "",
     is_private: bool = False,
+    time_zone: str = "",
 ) -> Team:
     perms.require(perms.can_manage_teams(actor), "Only administrators can create teams.")
-    team = Team(name=name, slug=slug, contact=contact, is_private=is_private)
+    team = Team(name=name, slug=slug, contact=contact, is_private=is_private, time_zone=time_zone)
     if color:
         team.color = color
     full_clean(team)
@@ -37,7 +38,7 @@ def team_create(
     return team
 
 
-TEAM_FIELDS = ("name", "slug", "contact", "color", "is_private")
+TEAM_FIELDS = ("name", "slug", "contact", "color", "is_private", "time_zone")
 
 
 @transaction.atomic
