@@ -1,5 +1,5 @@
-"""The calendar pages: the month grid and the agenda of the master schedule, filtered like a
-feed, and "Subscribe", which makes a feed link for what the page shows.
+"""The calendar pages: the month grid, three months at a glance and the agenda of the master
+schedule, filtered like a feed, and "Subscribe", which makes a feed link for what the page shows.
 """
 
 from __future__ import annotations
@@ -127,13 +127,23 @@ def _page_context(request: HttpRequest, page: PageFilters, events, **context: An
     }
 
 
-@login_required
-@require_safe
-def month_view(request: HttpRequest) -> HttpResponse:
-    today = timezone.localdate()
-    first = _month(request.GET.get("month"), today)
-    _, days_in_month = pycalendar.monthrange(first.year, first.month)
-    last = first.replace(day=days_in_month)
+def _add_months(first: date, months: int) -> date:
+    """The first of the month ``months`` after (or before) the month of ``first``."""
+    index = first.year * 12 + first.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _last_of_month(first: date) -> date:
+    return first.replace(day=pycalendar.monthrange(first.year, first.month)[1])
+
+
+def _grid(
+    request: HttpRequest, first: date, last: date, today: date
+) -> tuple[PageFilters, list, list[list[Day]]]:
+    """The page's filters, its events and the weeks (Monday to Sunday) covering ``first`` to
+    ``last``: one query set whatever the span, each day cell bounded to ``MONTH_DAY_SHOWN``
+    lines, the rest behind "+N more", which opens the day. Days outside ``[first, last]`` are
+    marked as such."""
     grid_start = first - timedelta(days=first.weekday())  # weeks start on Monday
     grid_end = last + timedelta(days=6 - last.weekday())
     page = _page_filters(
@@ -145,7 +155,7 @@ def month_view(request: HttpRequest) -> HttpResponse:
     days = {
         grid_start + timedelta(days=n): Day(
             grid_start + timedelta(days=n),
-            in_month=(grid_start + timedelta(days=n)).month == first.month,
+            in_month=first <= grid_start + timedelta(days=n) <= last,
             is_today=grid_start + timedelta(days=n) == today,
         )
         for n in range((grid_end - grid_start).days + 1)
@@ -160,7 +170,16 @@ def month_view(request: HttpRequest) -> HttpResponse:
     for cell in days.values():
         _bound(cell, MONTH_DAY_SHOWN, page.url("calendar-agenda", day=cell.day.isoformat()))
     ordered = list(days.values())
-    weeks = [ordered[i : i + 7] for i in range(0, len(ordered), 7)]
+    return page, events, [ordered[i : i + 7] for i in range(0, len(ordered), 7)]
+
+
+@login_required
+@require_safe
+def month_view(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    first = _month(request.GET.get("month"), today)
+    last = _last_of_month(first)
+    page, events, weeks = _grid(request, first, last, today)
     previous = (first - timedelta(days=1)).replace(day=1)
     following = last + timedelta(days=1)
     context = _page_context(
@@ -175,9 +194,57 @@ def month_view(request: HttpRequest) -> HttpResponse:
         next_url=page.url("calendar", month=f"{following:%Y-%m}"),
         today_url=page.url("calendar"),
         agenda_url=page.url("calendar-agenda", start=first.isoformat()),
+        quarter_url=page.url("calendar-quarter", month=f"{first:%Y-%m}"),
         event_count=len(events),
     )
     return render(request, "calendar/month.html", context, status=400 if page.error else 200)
+
+
+# Months the "3 months" view shows at once (and moves by).
+QUARTER_MONTHS = 3
+
+
+@dataclass
+class Week:
+    days: list[Day]
+    # The month that begins in this week (a heading before it), if any but the first.
+    begins: date | None = None
+
+
+@login_required
+@require_safe
+def quarter_view(request: HttpRequest) -> HttpResponse:
+    """Three months from ``month`` (this month by default) in one grid of weeks, a heading
+    where each month begins: "the next three months" in one page, at the month's cost."""
+    today = timezone.localdate()
+    first = _month(request.GET.get("month"), today)
+    last = _last_of_month(_add_months(first, QUARTER_MONTHS - 1))
+    page, events, grid = _grid(request, first, last, today)
+    weeks = []
+    for days in grid:
+        begins = next((d.day for d in days if d.day.day == 1 and first <= d.day <= last), None)
+        weeks.append(Week(days, begins))
+    if weeks and weeks[0].begins == first:
+        weeks[0].begins = None  # the caption names the first month
+    context = _page_context(
+        request,
+        page,
+        events,
+        view="quarter",
+        month=first,
+        last_month=last,
+        weeks=weeks,
+        weekdays=["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+        previous_url=page.url(
+            "calendar-quarter", month=f"{_add_months(first, -QUARTER_MONTHS):%Y-%m}"
+        ),
+        next_url=page.url("calendar-quarter", month=f"{_add_months(first, QUARTER_MONTHS):%Y-%m}"),
+        today_url=page.url("calendar-quarter"),
+        month_url=page.url("calendar", month=f"{first:%Y-%m}"),
+        agenda_url=page.url("calendar-agenda", start=first.isoformat()),
+        event_count=len(events),
+    )
+    return render(request, "calendar/quarter.html", context, status=400 if page.error else 200)
 
 
 AGENDA_DAYS = 42
@@ -249,6 +316,7 @@ def agenda_view(request: HttpRequest) -> HttpResponse:
         next_url=page.url("calendar-agenda", start=following.isoformat()),
         today_url=page.url("calendar-agenda"),
         month_url=page.url("calendar", month=f"{start:%Y-%m}"),
+        quarter_url=page.url("calendar-quarter", month=f"{start:%Y-%m}"),
         event_count=len(events),
     )
     return render(request, "calendar/agenda.html", context, status=400 if page.error else 200)
@@ -277,6 +345,7 @@ def _day_view(request: HttpRequest, day: date, today: date) -> HttpResponse:
         next_url=page.url("calendar-agenda", day=following.isoformat()),
         today_url=page.url("calendar-agenda"),
         month_url=page.url("calendar", month=f"{day:%Y-%m}"),
+        quarter_url=page.url("calendar-quarter", month=f"{day:%Y-%m}"),
         event_count=len(events),
     )
     return render(request, "calendar/agenda.html", context, status=400 if page.error else 200)

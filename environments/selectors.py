@@ -17,7 +17,15 @@ from django.db.models.functions import Coalesce
 from releases.models import Team
 from releases.selectors import visible_release_q
 
-from .models import HOLDING, Booking, Deployment, Environment, MaintenanceWindow
+from .models import (
+    HOLDING,
+    Booking,
+    Deployment,
+    Environment,
+    MaintenanceWindow,
+    WaitlistEntry,
+    WaitlistState,
+)
 
 # Rows read by the first step of the free-slot walk (usually the next gap is a few bookings
 # away), doubled at each further step up to a cap; and how many steps before it gives up.
@@ -255,6 +263,19 @@ def holding_bookings_between(start: datetime, end: datetime) -> QuerySet:
 def maintenance_between(start: datetime, end: datetime) -> QuerySet:
     return MaintenanceWindow.objects.filter(start__lt=end, end__gt=start).order_by(
         "environment_id", "start", "id"
+    )
+
+
+def waiting_between(start: datetime, end: datetime, *, now: datetime) -> QuerySet:
+    """Waiting waitlist entries of every environment overlapping ``[start, end)`` that have not
+    ended by ``now`` (a window already past can no longer be granted), in one query (the
+    timeline page)."""
+    return (
+        WaitlistEntry.objects.filter(
+            state=WaitlistState.WAITING, start__lt=end, end__gt=max(start, now)
+        )
+        .select_related("team")
+        .order_by("environment_id", "start", "created_at", "id")
     )
 
 

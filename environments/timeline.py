@@ -2,8 +2,13 @@
 
 Positions are fractions of elapsed time over the range, computed here (not in the template) so
 that a day with a DST change is an hour shorter or longer, as it really is, and so that the
-page's CSS gets plain numbers whatever the locale. Three queries however many environments and
-bookings there are.
+page's CSS gets plain numbers whatever the locale. Four queries however many environments,
+bookings and waitlist entries there are.
+
+Every block stays readable however dense a lane is: blocks that touch or overlap (adjacent
+bookings, a waitlist entry over the booking it waits behind, maintenance) are stacked in rows of
+the lane (``_stack``) instead of drawn over each other, and each block's text stays inside its
+own bar (cut with an ellipsis), its full text in a tooltip and in its accessible name.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from django.utils.formats import date_format
 from releases.models import Team
 
 from . import privacy, selectors
-from .models import Booking, Environment, MaintenanceWindow
+from .models import Booking, Environment, MaintenanceWindow, WaitlistEntry
 
 SPANS = (7, 14)
 # What a lane's "+N more" opens: the same timeline over that one day.
@@ -29,10 +34,31 @@ LANE_DAY_SHOWN = {DAY_SPAN: 24}
 LANE_DAY_SHOWN_DEFAULT = 4
 # A click on an empty day offers a booking from this hour (or from the next hour, today).
 BOOK_FROM_HOUR = 9
+# The narrowest a track gets (CSS: ``.lanes`` min-width, from ``--track-min``): a day's share
+# of it, and a floor so that the one-day view is still wide enough for short blocks.
+DAY_MIN_PX = 68
+TRACK_MIN_PX = 480
+# A block is drawn at least this wide (CSS: ``.slot`` min-width), and blocks in one row of a
+# lane keep at least this gap: stacking reserves both, as fractions of the narrowest track, so
+# that two bars never overlap or touch however wide the screen is.
+BAR_MIN_PX = 10
+BAR_GAP_PX = 3
+
+
+def track_min_px(days_count: int) -> int:
+    return max(days_count * DAY_MIN_PX, TRACK_MIN_PX)
 
 
 def local_midnight(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time()))
+
+
+def within_a_day(start: datetime, end: datetime) -> bool:
+    """Whether ``span_label`` writes the span as times of one day (without its date)."""
+    start, end = timezone.localtime(start), timezone.localtime(end)
+    return start.date() == end.date() or (
+        end.time() == time() and end.date() == start.date() + timedelta(days=1)
+    )
 
 
 def span_label(start: datetime, end: datetime, *, with_day: bool = False) -> str:
@@ -42,7 +68,7 @@ def span_label(start: datetime, end: datetime, *, with_day: bool = False) -> str
     day = f"{date_format(start, 'D j M')}, " if with_day else ""
     if start.date() == end.date():
         return f"{day}{date_format(start, 'H:i')}–{date_format(end, 'H:i')}"
-    if end.time() == time() and end.date() == start.date() + timedelta(days=1):
+    if within_a_day(start, end):
         return f"{day}{date_format(start, 'H:i')}–24:00"
     return f"{date_format(start, 'D j M H:i')} – {date_format(end, 'D j M H:i')}"
 
@@ -63,40 +89,58 @@ class Day:
 
 @dataclass
 class Block:
-    kind: str  # "booking" or "maintenance"
+    kind: str  # "booking", "maintenance", "waitlist" or "more"
     start: datetime
     end: datetime
     left: str
     width: str
     title: str
     when: str
-    # How much of the track (a percentage) the block's text may use: up to the next block.
-    room: str = "0"
     team: Team | None = None
     booking: Booking | None = None
     maintenance: MaintenanceWindow | None = None
+    waitlist: WaitlistEntry | None = None
     starts_before: bool = False
     ends_after: bool = False
     # A "more" block: how many blocks it stands for, and the day it opens.
     more: int = 0
     day: date | None = None
+    # The row of its lane it is drawn in (``_stack``): 0 is the top one.
+    row: int = 0
 
     @property
     def when_full(self) -> str:
         return span_label(self.start, self.end, with_day=True)
 
     @property
+    def who(self) -> str:
+        if self.team is None:
+            return "Maintenance"
+        return f"{self.team.name} waiting" if self.kind == "waitlist" else self.team.name
+
+    @property
     def label(self) -> str:
+        """The tooltip: the whole text, however little of it the bar has room for."""
         if self.more:
             return f"{self.more} more on {date_format(self.day, 'D j M')}, {self.when_full}"
-        who = self.team.name if self.team is not None else "Maintenance"
-        return f"{who}: {self.title}, {self.when_full}"
+        return f"{self.who}: {self.title}, {self.when_full}"
+
+    @property
+    def spoken(self) -> str:
+        """The accessible name (the page adds the environment): the bar's visible text in the
+        order it is shown, then the day, so the visible label is part of the name."""
+        if not within_a_day(self.start, self.end):
+            return f"{self.who}: {self.title}, {self.when}"
+        day = date_format(timezone.localtime(self.start), "D j M")
+        return f"{self.who}: {self.title}, {self.when}, {day}"
 
 
 @dataclass
 class Lane:
     environment: Environment
     blocks: list[Block] = field(default_factory=list)
+    # How many rows its blocks are stacked in (``_stack``).
+    rows: int = 1
 
 
 @dataclass
@@ -111,6 +155,11 @@ class Timeline:
     now_left: str | None
     past_width: str
     has_maintenance: bool
+    has_waitlist: bool = False
+
+    @property
+    def track_min_px(self) -> int:
+        return track_min_px(self.days_count)
 
     @property
     def previous(self) -> date:
@@ -165,6 +214,25 @@ def _bounded(blocks: list[Block], shown: int, start: datetime, fraction) -> list
             )
         )
     return kept
+
+
+def _stack(blocks: list[Block], days_count: int) -> int:
+    """Give each block (sorted by start) the first row of the lane where it neither overlaps
+    nor touches the block before it, its bar's least width and a gap included; return the
+    number of rows. First fit by start uses as few rows as the deepest overlap of the bars as
+    drawn (least width and gap included): no stacking can use fewer."""
+    track = track_min_px(days_count)
+    least, gap = 100 * BAR_MIN_PX / track, 100 * BAR_GAP_PX / track
+    row_ends: list[float] = []
+    for block in blocks:
+        left = float(block.left)
+        right = left + max(float(block.width), least)
+        row = next((n for n, end in enumerate(row_ends) if end + gap <= left), len(row_ends))
+        if row == len(row_ends):
+            row_ends.append(0.0)
+        block.row = row
+        row_ends[row] = right
+    return max(len(row_ends), 1)
 
 
 def build(first_day: date, days_count: int, *, now: datetime | None = None, user=None) -> Timeline:
@@ -234,6 +302,19 @@ def build(first_day: date, days_count: int, *, now: datetime | None = None, user
             team=booking.team,
             booking=booking,
         )
+    entries = selectors.waiting_between(start, end, now=now)
+    entries = privacy.conceal(user, entries) if user is not None else list(entries)
+    for entry in entries:
+        teams[entry.team_id] = entry.team
+        place(
+            lanes.get(entry.environment_id),
+            entry.start,
+            entry.end,
+            kind="waitlist",
+            title=entry.purpose,
+            team=entry.team,
+            waitlist=entry,
+        )
     windows = list(selectors.maintenance_between(start, end))
     for window in windows:
         place(
@@ -250,10 +331,8 @@ def build(first_day: date, days_count: int, *, now: datetime | None = None, user
         lane.blocks = _bounded(lane.blocks, shown, start, fraction)
         for block in lane.blocks:
             block.when = block.when or span_label(block.start, block.end)
-        for index, block in enumerate(lane.blocks):
-            following = lane.blocks[index + 1] if index + 1 < len(lane.blocks) else None
-            right = float(following.left) if following is not None else 100.0
-            block.room = _percent((right - float(block.left)) / 100)
+        lane.blocks.sort(key=lambda block: (float(block.left), block.kind))
+        lane.rows = _stack(lane.blocks, days_count)
 
     return Timeline(
         first_day=first_day,
@@ -266,4 +345,5 @@ def build(first_day: date, days_count: int, *, now: datetime | None = None, user
         now_left=_percent(fraction(now)) if start <= now < end else None,
         past_width=_percent(fraction(now)),
         has_maintenance=bool(windows),
+        has_waitlist=bool(entries),
     )

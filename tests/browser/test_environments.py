@@ -50,7 +50,9 @@ def test_alice_sees_search_s_booking_and_books_the_suggested_slot(
     expect(page.get_by_role("heading", name="Environments", level=1)).to_be_visible()
     if (tuesday - today).days > 6:  # today is a Tuesday: the booking is in next week's view
         page.get_by_role("link", name="Later").click()
-    held = page.get_by_role("link", name=f"staging: Search: Load test, {tuesday:%a %-d %b}")
+    held = page.get_by_role(
+        "link", name=f"Search: Load test, 14:00–16:30, {tuesday:%a %-d %b}, staging", exact=True
+    )
     expect(held).to_be_visible()
     expect(held).to_contain_text("14:00–16:30")
 
@@ -72,7 +74,7 @@ def test_alice_sees_search_s_booking_and_books_the_suggested_slot(
     expect(page.get_by_role("status")).to_have_text(
         f"Booked staging for Payments: {tuesday:%a %-d %b}, 16:30–18:30."
     )
-    mine = page.get_by_role("link", name="staging: Payments: Payments 4.3 regression tests")
+    mine = page.get_by_role("link", name="Payments: Payments 4.3 regression tests")
     expect(mine).to_be_visible()
     booking = Booking.objects.get(team=payments)
     assert (booking.start, booking.end) == (at(tuesday, 16, 30), at(tuesday, 18, 30))
