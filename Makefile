@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint format lock clean
+.PHONY: run test test-deps install lint format lock clean
 
 # Debian and Ubuntu ship Python without ensurepip unless python3-venv is installed: then make
 # the venv without pip and bootstrap pip from its wheel on PyPI.
@@ -43,7 +43,19 @@ $(OIDC)/node_modules/.package-lock.json: $(OIDC)/package-lock.json
 	npm ci --prefix $(OIDC) --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null
 	touch $@
 
-test: $(STAMP) $(if $(NPM),$(OIDC)/node_modules/.package-lock.json)
+# axe-core for the browser tests' accessibility checks, installed the same way.
+AXE := tests/browser
+
+$(AXE)/node_modules/.package-lock.json: $(AXE)/package-lock.json
+	npm ci --prefix $(AXE) --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null
+	touch $@
+
+NODE_DEPS := $(if $(NPM),$(OIDC)/node_modules/.package-lock.json $(AXE)/node_modules/.package-lock.json)
+
+# Everything `make test` needs installed (CI installs it once, then runs two suites at once).
+test-deps: $(STAMP) $(NODE_DEPS)
+
+test: test-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -62,4 +74,4 @@ lock:
 	rm -rf var/lockenv
 
 clean:
-	rm -rf $(VENV) var $(OIDC)/node_modules
+	rm -rf $(VENV) var $(OIDC)/node_modules $(AXE)/node_modules

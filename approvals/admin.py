@@ -15,6 +15,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from relcal.admin.service_admin import ReadOnlyAdmin, ServiceInline, ServiceModelAdmin
+from relcal.admin.sites import menu_app
 from releases.models import Release
 
 from . import admin_views, selectors, services
@@ -243,12 +244,29 @@ admin.site.add_fieldset(
 # --- The admin index: approvers land on their pending sign-offs -----------------------------------
 
 
+def _only_signs(user) -> bool:
+    """Approvers whose only admin work is signing (superusers, release managers and auditors
+    have more to do there)."""
+    signs = bool(selectors.signing_group_ids(user))
+    return signs and not (user.is_superuser or selectors.can_see_evidence(user))
+
+
 def signers_land_on_pending(request) -> str | None:
     """Users whose only admin work is signing land on their pending sign-offs."""
-    user = request.user
-    signs = bool(selectors.signing_group_ids(user))
-    others = user.is_superuser or selectors.can_see_evidence(user)
-    return reverse("admin:approvals_signoff_pending") if signs and not others else None
+    return reverse("admin:approvals_signoff_pending") if _only_signs(request.user) else None
+
+
+def signers_menu(request) -> list[dict] | None:
+    """What approvers who only sign use, instead of every model they may view: their pending
+    sign-offs and the sign-offs they gave."""
+    if not _only_signs(request.user):
+        return None
+    pending = reverse("admin:approvals_signoff_pending")
+    links = [
+        ("My pending sign-offs", pending),
+        ("My sign-offs", reverse("admin:approvals_signoff_changelist")),
+    ]
+    return [menu_app("Sign-offs", "approvals", pending, links)]
 
 
 PANEL_SHOWN = 5
@@ -268,4 +286,5 @@ def pending_panel(request) -> dict | None:
 
 
 admin.site.add_landing(signers_land_on_pending)
+admin.site.add_menu(signers_menu)
 admin.site.add_index_panel("approvals/admin/_pending_panel.html", pending_panel, order=10)

@@ -153,14 +153,16 @@ def sign_view(request: HttpRequest, release_id: int) -> HttpResponse:
         )
         return redirect("admin:approvals_signoff_pending")
     mine = [s for s in status.signoffs if s.signer_id == request.user.pk]
-    earlier = next((s for s in reversed(mine) if s.fingerprint != status.fingerprint), None)
-    changes = fp.diff(earlier.snapshot, status.snapshot) if earlier else []
+    earlier = next((s for s in reversed(mine) if s.stale), None)
+    names = selectors.dependency_names(request.user, release)
+    changes = fp.diff(earlier.snapshot, status.snapshot, names=names) if earlier else []
     context = _context(
         request,
         f"Sign off {release.name}",
         release=release,
         status=status,
         snapshot=status.snapshot,
+        dependency_names=names,
         form=form,
         mine=mine,
         earlier=earlier,

@@ -1,28 +1,36 @@
 """What an approver approves: a canonical snapshot of a release and its SHA-256 fingerprint.
 
-The snapshot holds what the approval is about (version, scope items, milestones, deployment
-window, strategy, rollback plan, dependencies, and the current build once CI reported one) and
-nothing that may change without asking again (the name, the description, whether a milestone
-or a scope item is done). Ids order every list, so the same release gives the same bytes
-whatever order the database returns rows in.
-``SNAPSHOT_FORMAT`` is part of the snapshot: a future change to its shape raises it, and old
-fingerprints still verify against the snapshots stored with them.
+The snapshot holds what the approval is about (version, description, scope items, milestones,
+deployment window, strategy, rollback plan, dependencies, and the current build once CI reported
+one) and nothing that may change without asking again (the name, whether a milestone or a scope
+item is done). The description is signed because it is what the release says it does, which is
+what legal and product approve: changing it after a sign-off asks again. Ids order every list,
+so the same release gives the same bytes whatever order the database returns rows in.
+
+``SNAPSHOT_FORMAT`` is part of the snapshot: a change to its shape raises it. Old fingerprints
+still verify against the snapshots stored with them, and a sign-off given on an older format
+stays fresh while what that format covered is unchanged (``in_format``): format 1 (before the
+description was signed) is the current snapshot without its description.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
 from relcal.audit import canonical_json, jsonable, sha256
 from releases.models import MilestoneKind, Release, ReleaseDependency, ScopeItem
 
 from .readiness.models import ReleaseCandidate
 
-SNAPSHOT_FORMAT = 1
+SNAPSHOT_FORMAT = 2
+
+# How the release page writes a time and a day (django ``date`` formats).
+MOMENT = "D j M Y, H:i T"
+DAY = "D j M Y"
 
 
 def with_snapshot_data(queryset: QuerySet[Release]) -> QuerySet[Release]:
@@ -76,6 +84,7 @@ def release_snapshot(release: Release) -> dict[str, Any]:
             "release": release.pk,
             "team": release.team.slug,
             "version": release.version,
+            "description": release.description,
             "window": {"start": start, "end": end},
             "strategy": release.strategy,
             "rollback_plan": release.rollback_plan,
@@ -118,6 +127,19 @@ def current(release: Release) -> tuple[dict[str, Any], str]:
     return snapshot, fingerprint(snapshot)
 
 
+def in_format(snapshot: dict[str, Any], version: int) -> dict[str, Any]:
+    """``snapshot`` (the current format) as format ``version`` had it, to tell whether a sign-off
+    given on that format is still fresh: what the older format did not cover is left out."""
+    if version >= SNAPSHOT_FORMAT:
+        return snapshot
+    older = {key: value for key, value in snapshot.items() if key != "description"}
+    return {**older, "format": version}
+
+
+def snapshot_format(snapshot: dict[str, Any]) -> int:
+    return int(snapshot.get("format") or 1)
+
+
 def load(release_id: int) -> tuple[dict[str, Any], str]:
     return current(with_snapshot_data(Release.objects.all()).get(pk=release_id))
 
@@ -132,12 +154,25 @@ _LABELS = {
 }
 
 
+def parse_moment(value: str | None) -> datetime | date | None:
+    """A snapshot's ISO value as Python: an aware datetime for a time, a date for an all-day
+    date (``2026-12-10``), None for nothing."""
+    if not value:
+        return None
+    if "T" not in value:
+        return date.fromisoformat(value)
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
 def _moment(value: str | None) -> str:
-    """An ISO time from the snapshot as a person reads it, in the portal's time zone."""
-    if not value or "T" not in value:
-        return value or ""
-    moment = timezone.localtime(datetime.fromisoformat(value.replace("Z", "+00:00")))
-    return moment.strftime("%Y-%m-%d %H:%M %Z")
+    """An ISO value from the snapshot as the release page writes it, in the active time zone
+    and naming it ("Thu 10 Dec 2026, 14:00 CET"); a date as a date ("Thu 10 Dec 2026")."""
+    parsed = parse_moment(value)
+    if parsed is None:
+        return ""
+    if not isinstance(parsed, datetime):
+        return dateformat.format(parsed, DAY)
+    return dateformat.format(timezone.localtime(parsed), MOMENT)
 
 
 def _window(value: dict) -> str:
@@ -156,20 +191,46 @@ def _milestone_label(item: dict) -> str:
 
 
 def _milestone_when(item: dict) -> str:
-    return item["date"] or _moment(item["at"])
+    return _moment(item["date"] or item["at"])
 
 
-def _dependency_label(item: dict) -> str:
+def dependency_name(item: dict, names: dict[int, str] | None = None) -> str:
+    """A snapshot's dependency as the release page names it (the release's name, given in
+    ``names`` by release id), else as the snapshot spells it (team slug and version)."""
+    return (names or {}).get(item["release"]) or f"{item['team']} {item['version']}"
+
+
+def _dependency_label(item: dict, names: dict[int, str] | None) -> str:
     verb = "needs" if item["kind"] == "needs" else "ships together with"
-    return f"{verb} {item['team']} {item['version']}"
+    return f"{verb} {dependency_name(item, names)}"
+
+
+DESCRIPTION_SHOWN = 200
+
+
+def _description(old: dict, new: dict) -> list[str]:
+    # A format-1 snapshot never signed the description: nothing to compare it with.
+    if "description" not in old or "description" not in new:
+        return []
+    if old["description"] == new["description"]:
+        return []
+    text = " ".join((new["description"] or "").split())
+    if not text:
+        return ["Description removed"]
+    if len(text) > DESCRIPTION_SHOWN:
+        text = text[: DESCRIPTION_SHOWN - 1] + "…"
+    return [f"Description changed, now: “{text}”"]
 
 
 def _by_id(rows: list[dict], key: str = "id") -> dict:
     return {row[key]: row for row in rows}
 
 
-def diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """Lines such as “Scope item added: PAY-9 Saved cards”, oldest snapshot first."""
+def diff(
+    old: dict[str, Any], new: dict[str, Any], *, names: dict[int, str] | None = None
+) -> list[str]:
+    """Lines such as “Scope item added: PAY-9 Saved cards”, oldest snapshot first;
+    ``names`` (release id → name) names dependencies as the release page does."""
     lines = []
     if old.get("candidate") != new.get("candidate") and new.get("candidate"):
         build = new["candidate"]
@@ -178,6 +239,7 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     for key, label in _LABELS.items():
         if old.get(key) != new.get(key):
             lines.append(f"{label}: “{old.get(key)}” → “{new.get(key)}”")
+    lines += _description(old, new)
     if old.get("window") != new.get("window"):
         lines.append(f"Deployment window: {_window(old['window'])} → {_window(new['window'])}")
 
@@ -210,10 +272,10 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     before = _by_id(old.get("dependencies", []), "release")
     after = _by_id(new.get("dependencies", []), "release")
     for pk in sorted(after.keys() - before.keys()):
-        lines.append(f"Dependency added: {_dependency_label(after[pk])}")
+        lines.append(f"Dependency added: {_dependency_label(after[pk], names)}")
     for pk in sorted(before.keys() - after.keys()):
-        lines.append(f"Dependency removed: {_dependency_label(before[pk])}")
+        lines.append(f"Dependency removed: {_dependency_label(before[pk], names)}")
     for pk in sorted(before.keys() & after.keys()):
         if before[pk] != after[pk]:
-            lines.append(f"Dependency changed: {_dependency_label(after[pk])}")
+            lines.append(f"Dependency changed: {_dependency_label(after[pk], names)}")
     return lines

@@ -180,8 +180,14 @@ def approval_status(release: Release) -> ApprovalStatus:
     signoffs = list(release.signoffs.all())
     latest = latest_decisions(signoffs)
     newest = set(map(id, latest.values()))
+    # A sign-off given on an older snapshot format is compared with what that format covered
+    # (``fingerprint.in_format``): a new format alone asks nobody again.
+    prints = {fp.SNAPSHOT_FORMAT: current}
     for signoff in signoffs:
-        signoff.stale = signoff.fingerprint != current
+        version = fp.snapshot_format(signoff.snapshot)
+        if version not in prints:
+            prints[version] = fp.fingerprint(fp.in_format(snapshot, version))
+        signoff.stale = signoff.fingerprint != prints[version]
         signoff.superseded = id(signoff) not in newest
     conflicted = conflicted_ids(release)
     statuses = []
@@ -200,6 +206,20 @@ def approval_status(release: Release) -> ApprovalStatus:
                 status.counted.append(signoff)
         statuses.append(status)
     return ApprovalStatus(release, snapshot, current, statuses, signoffs)
+
+
+def dependency_names(user, release: Release) -> dict[int, str]:
+    """Release id → name of each release ``release`` depends on that ``user`` may read by name
+    (a public team's, or any when they see every team), to name a snapshot's dependencies as
+    the release page does. The others keep the snapshot's team and version, which is what is
+    signed, never a name the reader may not see. No query: ``with_snapshot_data`` prefetched
+    the dependencies and their teams."""
+    every = sees_every_team(user)
+    return {
+        dep.depends_on_id: dep.depends_on.name
+        for dep in release.dependencies.all()
+        if every or not dep.depends_on.team.is_private
+    }
 
 
 # --- What waits for whom ------------------------------------------------------------------------

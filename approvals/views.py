@@ -92,6 +92,7 @@ def _evidence(request: HttpRequest, pk: int) -> dict[str, Any]:
         "release": release,
         "status": status,
         "snapshot": status.snapshot,
+        "dependency_names": selectors.dependency_names(request.user, release),
         "signoffs": status.signoffs,
         "candidates": candidates,
         "current_candidate": current,

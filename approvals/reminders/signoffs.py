@@ -208,7 +208,8 @@ def _escalation_still_due(release: Release, delivery) -> bool:
 def _stale_message(signoff: SignOff, delivery) -> registry.Message:
     release = selectors.with_approval_data(Release.objects.filter(pk=signoff.release_id)).get()
     snapshot, _ = fingerprint.current(release)
-    changes = fingerprint.diff(signoff.snapshot, snapshot)
+    names = selectors.dependency_names(signoff.signer, release)
+    changes = fingerprint.diff(signoff.snapshot, snapshot, names=names)
     shown = changes[:8] + ([f"… and {len(changes) - 8} more changes."] if len(changes) > 8 else [])
     return registry.Message(
         subject=f"Sign again: {release.name} changed since your {signoff.get_role_display()} "

@@ -7,6 +7,9 @@ reaching into its registry:
 - ``add_landing(function)``: ``function(request)`` returns a URL to send a user to instead of
   the index (approvers who only sign land on their pending list), or None; ``?all`` shows the
   index anyway;
+- ``add_menu(function)``: ``function(request)`` returns the whole menu (an app list as the
+  sidebar and index render it: ``menu_app`` builds one) for a user whose admin is one job
+  (approvers: their pending and earlier sign-offs), or None for the models they may use;
 - ``add_fieldset(model, title, fields)``: read-only fields computed by another app, shown as a
   fieldset on ``model``'s change page (approvals adds "Sign-offs" to the release); the model's
   admin must be a ``service_admin.ExtensibleModelAdmin`` that declares ``fieldsets``.
@@ -30,6 +33,29 @@ from django.urls import reverse
 
 PanelContext = Callable[[HttpRequest], "dict | None"]
 Landing = Callable[[HttpRequest], "str | None"]
+Menu = Callable[[HttpRequest], "list[dict] | None"]
+
+
+def menu_app(name: str, app_label: str, url: str, links: list[tuple[str, str]]) -> dict:
+    """One app of an ``add_menu`` menu: ``links`` (title, URL) as view-only rows, shaped like
+    the entries of Django's ``AdminSite.get_app_list`` so the admin's templates render them."""
+    return {
+        "name": name,
+        "app_label": app_label,
+        "app_url": url,
+        "has_module_perms": True,
+        "models": [
+            {
+                "name": title,
+                "object_name": title,
+                "admin_url": link,
+                "add_url": None,
+                "view_only": True,
+                "perms": {"view": True},
+            }
+            for title, link in links
+        ],
+    }
 
 
 @dataclass(frozen=True)
@@ -57,6 +83,7 @@ class RelcalAdminSite(admin.AdminSite):
         # Keyed, so that registering again (``ready`` run twice, a test) replaces.
         self._index_panels: dict[str, IndexPanel] = {}
         self._landings: dict[str, Landing] = {}
+        self._menus: dict[str, Menu] = {}
         self._fieldsets: dict[type[models.Model], dict[str, ExtraFieldset]] = {}
 
     # --- Hooks --------------------------------------------------------------------------------
@@ -68,6 +95,9 @@ class RelcalAdminSite(admin.AdminSite):
 
     def add_landing(self, function: Landing) -> None:
         self._landings[f"{function.__module__}.{function.__qualname__}"] = function
+
+    def add_menu(self, function: Menu) -> None:
+        self._menus[f"{function.__module__}.{function.__qualname__}"] = function
 
     def add_fieldset(
         self,
@@ -83,6 +113,13 @@ class RelcalAdminSite(admin.AdminSite):
         return list(self._fieldsets.get(model, {}).values())
 
     # --- The index ----------------------------------------------------------------------------
+
+    def get_app_list(self, request, app_label=None):
+        for function in self._menus.values():
+            menu = function(request)
+            if menu is not None:
+                return [app for app in menu if app_label is None or app["app_label"] == app_label]
+        return super().get_app_list(request, app_label)
 
     def login(self, request, extra_context=None):
         """With company sign-in, one login page for everything: the admin's own form has no

@@ -4,12 +4,14 @@ changed since, password every time), policies through the services, and the read
 from __future__ import annotations
 
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import dateformat
 
 from approvals import admin_views
 from approvals.models import (
@@ -20,7 +22,7 @@ from approvals.models import (
     SignOff,
 )
 from releases import roles, services
-from releases.models import Milestone
+from releases.models import Milestone, Team
 from tests.conftest import PASSWORD
 
 from .conftest import walk
@@ -352,3 +354,150 @@ def test_every_approvals_admin_page_loads_for_a_superuser(
     assert client.get(reverse(f"{prefix}_changelist")).status_code == 200, model
     assert client.get(reverse(f"{prefix}_change", args=[obj.pk])).status_code == 200, model
     assert client.get(reverse(f"{prefix}_add")).status_code == add_status, model
+
+
+# --- The sign-off page reads like the release page ------------------------------------------------
+
+
+def berlin(moment) -> str:
+    return dateformat.format(moment.astimezone(ZoneInfo("Europe/Berlin")), "D j M Y, H:i T")
+
+
+@pytest.fixture
+def in_berlin(settings):
+    settings.TIME_ZONE = "Europe/Berlin"
+
+
+def test_the_sign_page_writes_times_in_the_readers_zone_and_names_it(
+    client, priya, frozen, in_berlin
+):
+    release = frozen()
+    client.force_login(priya)
+    facts = client.get(sign_url(release, "product")).content.decode().split('id="release-facts"')[1]
+    assert "go-live <time datetime=" in facts
+    assert berlin(release.go_live) in facts.split("</p>")[0]
+    assert berlin(release.go_live).endswith(("CET", "CEST"))
+
+
+def test_the_signed_window_is_written_as_a_person_reads_it_not_iso(
+    client, priya, frozen, in_berlin
+):
+    release = frozen()
+    client.force_login(priya)
+    response = client.get(sign_url(release, "product"))
+    window = response.context["snapshot"]["window"]
+    text = response.content.decode()
+    assert berlin(release.go_live) in text.split('id="snapshot"')[1]
+    assert window["start"] not in text and window["end"] not in text
+
+
+def test_the_sign_page_names_the_team_and_dependencies_as_written(
+    client, priya, frozen, make_release, search, manager
+):
+    release = frozen()
+    prerequisite = make_release(team=search, name="Search Relevance 2.1", version="2.1")
+    services.dependency_create(actor=manager, release=release, depends_on=prerequisite)
+    client.force_login(priya)
+    snapshot = client.get(sign_url(release, "product")).content.decode().split('id="snapshot"')[1]
+    assert "<td>Payments</td>" in snapshot
+    assert "Needs shipped first: Search Relevance 2.1" in snapshot
+    assert "search 2.1" not in snapshot
+
+
+def test_a_private_dependency_keeps_the_snapshots_words_not_its_name(
+    client, priya, frozen, make_release, manager
+):
+    hidden = Team.objects.create(name="Skunkworks", slug="skunk", color="#222222", is_private=True)
+    prerequisite = make_release(team=hidden, name="Project Nightjar", version="0.9")
+    release = frozen()
+    services.dependency_create(actor=manager, release=release, depends_on=prerequisite)
+    client.force_login(priya)
+    text = client.get(sign_url(release, "product")).content.decode()
+    assert "Needs shipped first: skunk 0.9" in text
+    assert "Nightjar" not in text
+
+
+def test_the_description_is_shown_as_part_of_what_is_signed(client, priya, frozen, manager):
+    release = frozen()
+    services.release_update(actor=manager, release=release, description="Saved cards for EU.")
+    client.force_login(priya)
+    response = client.get(sign_url(release, "product"))
+    snapshot = response.content.decode().split('id="snapshot"')[1].split("Fingerprint")[0]
+    assert "Saved cards for EU." in snapshot
+    assert response.context["snapshot"]["description"] == "Saved cards for EU."
+
+
+def test_a_description_changed_after_signing_shows_as_changed_since_you_signed(
+    client, priya, frozen, sign, manager
+):
+    release = frozen()
+    sign(priya, release, "product")
+    services.release_update(actor=manager, release=release, description="Now with refunds.")
+    client.force_login(priya)
+    text = client.get(sign_url(release, "product")).content.decode()
+    assert "What changed since you signed" in text
+    assert "Description changed, now: “Now with refunds.”" in text
+
+
+def test_the_sign_page_costs_the_same_queries_for_1_and_4_dependencies(
+    client, priya, frozen, make_release, search, manager
+):
+    release = frozen()
+    client.force_login(priya)
+    counts = []
+    for wanted in (1, 4):
+        while release.dependencies.count() < wanted:
+            services.dependency_create(
+                actor=manager, release=release, depends_on=make_release(team=search)
+            )
+        client.get(sign_url(release, "product"))  # warm the session
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(sign_url(release, "product"))
+        assert len(response.context["snapshot"]["dependencies"]) == wanted
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
+
+
+# --- What the admin shows approvers who only sign -------------------------------------------------
+
+
+def menu(response) -> list[str]:
+    return [model["name"] for app in response.context["available_apps"] for model in app["models"]]
+
+
+def test_an_approver_sees_only_their_sign_offs_in_the_admin_menu(client, priya, frozen):
+    frozen()
+    client.force_login(priya)
+    response = client.get(reverse("admin:index"), {"all": 1})
+    assert menu(response) == ["My pending sign-offs", "My sign-offs"]
+    assert f'href="{PENDING}"' in response.content.decode()
+
+
+def test_the_approvers_menu_links_open(client, priya, frozen):
+    frozen()
+    client.force_login(priya)
+    links = [
+        m["admin_url"] for a in client.get(PENDING).context["available_apps"] for m in a["models"]
+    ]
+    assert [client.get(link).status_code for link in links] == [200, 200]
+
+
+@pytest.mark.parametrize("persona", ["admin", "manager"])
+def test_superusers_and_release_managers_who_sign_keep_the_full_admin(db, client, request, persona):
+    user = request.getfixturevalue(persona)
+    user.groups.add(Group.objects.get(name=roles.PRODUCT_APPROVERS))
+    user.is_staff = True
+    user.save()
+    client.force_login(user)
+    names = menu(client.get(reverse("admin:index")))
+    assert "Releases" in names and "My sign-offs" not in names
+
+
+def test_an_outsider_in_the_admin_gets_no_sign_off_menu(client, outsider):
+    outsider.is_staff = True
+    outsider.save()
+    client.force_login(outsider)
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 200
+    assert "My pending sign-offs" not in menu(response)
+    assert PENDING not in response.content.decode()

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import ValidationError
 
+from approvals import chain, selectors
 from approvals import fingerprint as fp
-from approvals import selectors
 from approvals.models import SignOff
 from releases import services
 from releases.models import Milestone, Release, ScopeItem
@@ -71,6 +71,10 @@ def change_rollback_plan(release, manager):
     services.release_update(actor=manager, release=release, rollback_plan="Flip the flag off.")
 
 
+def change_description(release, manager):
+    services.release_update(actor=manager, release=release, description="Now also refunds.")
+
+
 def add_dependency(release, manager, make_release):
     services.dependency_create(actor=manager, release=release, depends_on=make_release())
 
@@ -83,11 +87,12 @@ CHANGES = {
     "window changed": (move_window, "Deployment window:"),
     "strategy changed": (change_strategy, "Deployment strategy: “big_bang” → “canary”"),
     "rollback plan changed": (change_rollback_plan, "Rollback plan: “” → “Flip the flag off.”"),
+    "description changed": (change_description, "Description changed, now: “Now also refunds.”"),
     "dependency added": (add_dependency, "Dependency added: needs payments"),
 }
 
 
-@pytest.mark.parametrize("kind", CHANGES)
+@pytest.mark.parametrize("kind", list(CHANGES), ids=list(CHANGES))
 def test_a_change_makes_earlier_sign_offs_stale(kind, frozen, priya, sign, manager, make_release):
     change, described = CHANGES[kind]
     release = frozen()
@@ -118,9 +123,7 @@ def test_a_change_makes_earlier_sign_offs_stale(kind, frozen, priya, sign, manag
 def test_changes_outside_the_fingerprint_keep_sign_offs_fresh(frozen, priya, sign, manager):
     release = frozen()
     sign(priya, release, "product")
-    services.release_update(
-        actor=manager, release=release, name="Payments (renamed)", description="Words."
-    )
+    services.release_update(actor=manager, release=release, name="Payments (renamed)")
     services.milestone_update(
         actor=manager, milestone=Milestone.objects.get(release=release), done=True
     )
@@ -147,3 +150,56 @@ def test_the_snapshot_and_fingerprint_do_not_depend_on_row_order(frozen, manager
     one = fp.load(release.pk)
     again = fp.current(Release.objects.get(pk=release.pk))  # unprefetched, other order
     assert one == again
+
+
+@pytest.fixture
+def sign_format_1(sign, monkeypatch):
+    """``sign`` as a sign-off given before the description was signed (snapshot format 1)."""
+
+    def do(user, release, role):
+        current = fp.release_snapshot
+        with monkeypatch.context() as patch:
+            patch.setattr(fp, "release_snapshot", lambda r: fp.in_format(current(r), 1))
+            signoff = sign(user, release, role)
+        assert signoff.snapshot["format"] == 1 and "description" not in signoff.snapshot
+        return signoff
+
+    return do
+
+
+def test_a_sign_off_on_the_older_format_stays_fresh_after_the_format_changed(
+    frozen, priya, sign_format_1
+):
+    release = frozen()
+    sign_format_1(priya, release, "product")
+    assert status_of(release).role("product").satisfied
+
+
+def test_a_sign_off_on_the_older_format_turns_stale_when_what_it_covered_changes(
+    frozen, priya, sign_format_1, manager
+):
+    release = frozen()
+    signoff = sign_format_1(priya, release, "product")
+    change_strategy(release, manager)
+    assert status_of(release).role("product").stale == [signoff]
+
+
+def test_a_sign_off_on_the_older_format_did_not_sign_the_description(
+    frozen, priya, sign_format_1, manager
+):
+    release = frozen()
+    signoff = sign_format_1(priya, release, "product")
+    change_description(release, manager)
+    assert status_of(release).role("product").satisfied
+    assert fp.diff(signoff.snapshot, status_of(release).snapshot) == []
+
+
+def test_sign_offs_on_both_formats_verify_in_the_audit_trail(
+    frozen, priya, leo, sign, sign_format_1
+):
+    release = frozen()
+    sign_format_1(priya, release, "product")
+    sign(leo, release, "legal")
+    report = chain.verify()
+    assert report.intact, report.signoff_problems
+    assert report.signoffs == 2

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 from django.db import connections
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -109,6 +111,9 @@ def open_page(live_server, request, csp_watch) -> Iterator:
     pages = []
 
     def open_page(viewport: dict = DESKTOP, **options):
+        # The browser's zone becomes a new user's on the first visit: the site's, unless a test
+        # says otherwise, whatever the zone of the machine running the tests.
+        options.setdefault("timezone_id", settings.TIME_ZONE)
         context = browser.new_context(base_url=live_server.url, viewport=viewport, **options)
         context.set_default_timeout(10_000)
         csp_watch.attach(context)
@@ -145,3 +150,88 @@ def log_in(page, username: str, password: str) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url("**/releases/")
+
+
+@pytest.fixture
+def demo(settings):
+    """The demo data (seed_demo refuses to run outside DEBUG; the pages are served with it off)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=StringIO())
+    settings.DEBUG = False
+
+
+# --- Accessibility: axe-core in the page ----------------------------------------------------------
+
+# Installed by ``make test`` (npm ci in tests/browser, pinned in its package-lock.json).
+AXE_SCRIPT = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
+# WCAG 2.0 and 2.1, levels A and AA, and axe's best practices; plus, of axe's experimental
+# rules, the visible label that must be part of an element's accessible name (WCAG 2.5.3).
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+AXE_EXTRA_RULES = ["label-content-name-mismatch"]
+
+RUN_AXE = """async ({tags, extra, disabled}) => {
+  const rules = Object.fromEntries([
+    ...extra.map((id) => [id, {enabled: true}]),
+    ...disabled.map((id) => [id, {enabled: false}]),
+  ]);
+  const results = await axe.run(document, {runOnly: {type: "tag", values: tags}, rules});
+  return results.violations.map((violation) => ({
+    id: violation.id,
+    impact: violation.impact,
+    help: violation.help,
+    helpUrl: violation.helpUrl,
+    nodes: violation.nodes.map((node) => ({
+      target: node.target.join(" "),
+      summary: node.failureSummary,
+    })),
+  }));
+}"""
+
+
+class Axe:
+    """``axe.violations(page)`` runs axe-core over the page as it is now and returns readable
+    lines (page, rule id, impact, help, each element's selector and why); ``axe.check(page)``
+    fails the test with them. ``disable`` turns rules off by id, for one call only.
+
+    The script is evaluated through the browser's debugging protocol rather than added as a
+    ``<script>``, so the Content-Security-Policy (which refuses inline scripts) lets it run and
+    ``csp_watch`` sees nothing."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def violations(self, page, *, disable: tuple[str, ...] = ()) -> list[str]:
+        if not page.evaluate("typeof window.axe !== 'undefined'"):
+            page.evaluate(self.source)
+        options = {"tags": AXE_TAGS, "extra": AXE_EXTRA_RULES, "disabled": list(disable)}
+        found = page.evaluate(RUN_AXE, options)
+        lines = []
+        for violation in found:
+            lines.append(
+                f"{page.url}: {violation['id']} ({violation['impact']}): {violation['help']} "
+                f"<{violation['helpUrl']}>"
+            )
+            for node in violation["nodes"]:
+                summary = " ".join(node["summary"].split())
+                lines.append(f"    {node['target']}: {summary}")
+        return lines
+
+    def check(self, page, *, disable: tuple[str, ...] = ()) -> None:
+        lines = self.violations(page, disable=disable)
+        if lines:
+            pytest.fail(
+                "axe-core found accessibility violations:\n" + "\n".join(lines), pytrace=False
+            )
+
+
+@pytest.fixture(scope="session")
+def axe() -> Axe:
+    """axe-core from tests/browser/node_modules; the tests skip without it, unless
+    RELCAL_REQUIRE_BROWSER=1 (CI), where they fail instead."""
+    if not AXE_SCRIPT.exists():
+        message = f"{AXE_SCRIPT} is missing (make test runs npm ci in tests/browser)"
+        if os.environ.get("RELCAL_REQUIRE_BROWSER") == "1":
+            pytest.fail(message + ", and RELCAL_REQUIRE_BROWSER=1")
+        pytest.skip(message)
+    return Axe(AXE_SCRIPT.read_text(encoding="utf-8"))

@@ -5,10 +5,8 @@ reported (so the watch every browser test runs under can fail), and the pages th
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
 from playwright.sync_api import expect
 
 from demo.management.commands.seed_demo import PASSWORD as DEMO_PASSWORD
@@ -138,15 +136,6 @@ def test_computed_styles_apply_under_the_policy(open_page, manager, payments):
         "(element) => getComputedStyle(element).getPropertyValue('--team-color').trim()"
     )
     assert colour == "#12ab34"
-
-
-@pytest.fixture
-def demo(settings):
-    """The demo data (seed_demo refuses to run outside DEBUG; the pages are served with it off)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.DEBUG = True
-    call_command("seed_demo", stdout=StringIO())
-    settings.DEBUG = False
 
 
 def tour(page, urls: list[str]) -> None:
