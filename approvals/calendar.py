@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Sum
 from django.urls import reverse
 from django.utils import timezone
 
@@ -53,6 +53,26 @@ def _releases(query: FeedQuery) -> QuerySet[Release]:
         )
         releases = releases.filter(Q(manager=user) | Q(pk__in=watched) | Q(pk__in=signing))
     return releases
+
+
+def _in_window(query: FeedQuery) -> Q:
+    """Releases whose deadline may fall in a page's ``[start, end)``: a go/no-go in it, or no
+    go/no-go and the go-live in it. A superset (a later go/no-go may be in the window while the
+    earliest is not), which ``events`` narrows with ``deadline``. Read through the milestones'
+    ``at`` and ``date`` indexes and the releases' ``go_live`` index, so a month costs what its
+    own deadlines cost, however many releases await sign-off in other months."""
+    timed, dated, live = Q(at__isnull=False), Q(at__isnull=True), Q()
+    if query.start is not None:
+        timed &= Q(at__gt=query.start - TIMED_MILESTONE)
+        dated &= Q(date__gte=timezone.localdate(query.start))
+        live &= Q(go_live__gt=query.start)
+    if query.end is not None:
+        timed &= Q(at__lt=query.end)
+        dated &= Q(date__lt=timezone.localdate(query.end))
+        live &= Q(go_live__lt=query.end + TIMED_MILESTONE)
+    gates = Milestone.objects.filter(kind=MilestoneKind.GO_NO_GO)
+    held_in_window = gates.filter(timed | dated).values("release_id")
+    return Q(pk__in=held_in_window) | (live & ~Exists(gates.filter(release=OuterRef("pk"))))
 
 
 def deadline(release: Release) -> tuple[Milestone | None, datetime, datetime]:
@@ -161,7 +181,10 @@ def signoff_event(release: Release, status, url: str) -> FeedEvent:
 def events(query: FeedQuery) -> Iterator[FeedEvent]:
     if not query.wants(SIGNOFF):
         return
-    releases = with_approval_data(_releases(query))
+    releases = _releases(query)
+    if query.start is not None or query.end is not None:
+        releases = releases.filter(_in_window(query))
+    releases = with_approval_data(releases)
     if query.mine:
         releases = releases.prefetch_related("watchers")
     releases = list(releases)

@@ -16,7 +16,9 @@ It bulk-inserts 4,000 releases (go-live events), 4,000 milestones (half all-day,
 2. against the floor, ``icalendar`` alone serializing the same events already built in memory
    as ``icalendar.Event`` components (``Calendar.to_ical()``): Relcal within 1.5x;
 3. SQL queries per feed request, with 10 and with 10,000 events: the same count;
-4. a 304 answer (matching If-None-Match) against a full render: under 5%.
+4. a 304 answer (matching If-None-Match) against a full render: under 5%; and, printed without
+   a target, where its time goes (each calendar source's fingerprint, and the readiness gates')
+   and the same 304 with the feed cache on (``calendars.freshness``; the process's memory cache).
 
 It prints the medians and the ratios and exits 1 when a target is missed.
 """
@@ -172,11 +174,13 @@ def _icalendar_floor(events) -> tuple:
 def _measure() -> dict:
     from django.contrib.auth.models import User
     from django.db import connection
-    from django.test import RequestFactory
+    from django.test import RequestFactory, override_settings
     from django.test.utils import CaptureQueriesContext
 
     from calendars import feeds, tokens
     from calendars import sources as calendar
+    from releases import calendar as rcalendar
+    from releases import gates
 
     admin = User.objects.filter(username="bench").first() or User.objects.create_superuser(
         "bench", "bench@example.com", "x"
@@ -209,6 +213,27 @@ def _measure() -> dict:
     results["not_modified_s"] = harness.median_seconds(
         lambda: relcal_feed(**{"If-None-Match": etag}), CONDITIONAL_RUNS
     )
+    # Where that 304's time goes: each calendar source's fingerprint, and within the releases'
+    # the readiness gates' fingerprints (the go/no-go milestones of the releases deciding).
+    query = feeds.feed_query(admin)
+    results["print_ms"] = {
+        source.__name__: harness.median_seconds(lambda s=source: s.fingerprint(query), 10) * 1000
+        for source in calendar.sources()
+    }
+    deciding = rcalendar._milestones(query).filter(rcalendar.DECIDING).values("release_id")
+    results["print_ms"]["releases.gates"] = (
+        harness.median_seconds(lambda: gates.fingerprint(deciding), 10) * 1000
+    )
+    # The same 304 with the feed cache (CACHE_URL in production; the process's memory here,
+    # which is right for one process): one cache read, no query (calendars.freshness).
+    with override_settings(RELCAL_FEED_CACHE=True):
+        assert relcal_feed(**{"If-None-Match": etag}).status_code == 304  # computes, keeps
+        with CaptureQueriesContext(connection) as cached:
+            relcal_feed(**{"If-None-Match": etag})
+        results["cached_queries"] = len(cached)
+        results["cached_304_s"] = harness.median_seconds(
+            lambda: relcal_feed(**{"If-None-Match": etag}), CONDITIONAL_RUNS
+        )
 
     query = calendar.FeedQuery(user=admin)
     view = _django_ical_view(query)
@@ -237,6 +262,12 @@ def _report(r: dict) -> bool:
     print(f"  django-ical, same events      {r['django_ical_s'] * 1000:9.1f} ms")
     print(f"  icalendar to_ical only (floor){r['floor_s'] * 1000:9.1f} ms")
     print(f"  Relcal 304 (If-None-Match)    {r['not_modified_s'] * 1000:9.2f} ms")
+    prints = ", ".join(f"{name} {ms:.1f} ms" for name, ms in r["print_ms"].items())
+    print(f"    its fingerprints: {prints}")
+    print(
+        f"  Relcal 304, feed cache on     {r['cached_304_s'] * 1000:9.2f} ms "
+        f"({r['cached_queries']} SQL queries; {r['cached_304_s'] / r['relcal_s']:.2%} of a render)"
+    )
     print(
         f"  SQL queries per request       {r['queries_10']} for {r['events_10']} events, "
         f"{r['queries_10000']} for {r['events']}"

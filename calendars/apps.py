@@ -10,6 +10,7 @@ class CalendarsConfig(AppConfig):
     verbose_name = "Calendars"
 
     def ready(self) -> None:
-        from . import sources
+        from . import checks, freshness, sources  # noqa: F401 (checks: registers them)
 
         sources.discover()
+        freshness.connect()

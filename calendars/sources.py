@@ -8,7 +8,9 @@ later ``environments/calendar.py``, ``approvals/calendar.py``) with:
   query, in a fixed number of SQL queries whatever their count;
 - ``fingerprint(query) -> Fingerprint``: cheap aggregates (count, max updated_at, sums of
   sequence and ids) over the same rows, from which feeds derive ETag and Last-Modified without
-  building a single event.
+  building a single event, and the next moment at which time alone changes the events
+  (``until``; a feed's answer kept in the cache lasts until then or until a write, see
+  ``calendars.freshness``).
 
 Nothing registers a source: every installed app's ``calendar`` module is found when the app
 registry is ready (``CalendarsConfig.ready``).
@@ -99,6 +101,9 @@ class Fingerprint:
 
     parts: tuple = ()
     last_modified: datetime | None = None
+    # The next moment at which time alone changes the events (an event passing the feed's
+    # horizon), or None: a feed's answer kept in the cache (``calendars.freshness``) expires then.
+    until: datetime | None = None
 
 
 def _is_source(module: ModuleType) -> bool:
@@ -148,6 +153,7 @@ def fingerprint(query: FeedQuery) -> Fingerprint:
     return Fingerprint(
         parts=tuple(p.parts for p in prints),
         last_modified=latest(*(p.last_modified for p in prints)),
+        until=earliest(*(p.until for p in prints)),
     )
 
 
@@ -171,3 +177,8 @@ def local_days(event: FeedEvent) -> tuple[date, date]:
 def latest(*moments: datetime | None) -> datetime | None:
     present = [m for m in moments if m is not None]
     return max(present, default=None)
+
+
+def earliest(*moments: datetime | None) -> datetime | None:
+    present = [m for m in moments if m is not None]
+    return min(present, default=None)

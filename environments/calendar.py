@@ -18,12 +18,12 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, F, Max, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 from calendars.ical import CANCELLED, CONFIRMED, FeedEvent
-from calendars.sources import FeedQuery, Fingerprint, latest
+from calendars.sources import FeedQuery, Fingerprint, earliest, latest
 from releases.calendar import release_label
 from releases.models import Release, Team
 from releases.selectors import visible_release_q, visible_teams
@@ -112,6 +112,7 @@ def _maintenance(query: FeedQuery) -> QuerySet[MaintenanceWindow]:
 def fingerprint(query: FeedQuery) -> Fingerprint:
     parts: list = []
     moments: list[datetime | None] = []
+    until: list[datetime | None] = []
     if query.wants(BOOKING):
         cutoff = query.bookings_cutoff
         stay = query.now - cutoff
@@ -134,10 +135,13 @@ def fingerprint(query: FeedQuery) -> Fingerprint:
                 release_at=Max("release__updated_at", filter=kept),
                 named=Count("pk", filter=kept & visible_release_q(query.user, "release__")),
                 dropped=Max(Coalesce("ended_at", "end"), filter=dropped),
+                # The next to leave: when time alone changes the feed (``until``).
+                leaving=Min(Coalesce("ended_at", "end"), filter=kept),
             )
         )
         # A booking leaving the calendar after it ended is a change too.
         left_at = row["dropped"] + stay if row["dropped"] else None
+        until.append(row["leaving"] + stay if row["leaving"] else None)
         parts.append(tuple(row.values()))
         moments += [row["updated"], row["team_at"], row["environment_at"], row["release_at"]]
         moments.append(left_at)
@@ -148,10 +152,14 @@ def fingerprint(query: FeedQuery) -> Fingerprint:
             sequence=Sum("sequence"),
             updated=Max("updated_at"),
             environment_at=Max("environment__updated_at"),
+            # Maintenance leaves past the feed's horizon: when time alone changes the feed.
+            leaving=Min("end"),
         )
         parts.append(tuple(row.values()))
         moments += [row["updated"], row["environment_at"]]
-    return Fingerprint(parts=tuple(parts), last_modified=latest(*moments))
+        if query.since is not None and row["leaving"] is not None:
+            until.append(row["leaving"] + (query.now - query.since))
+    return Fingerprint(parts=tuple(parts), last_modified=latest(*moments), until=earliest(*until))
 
 
 # --- Events -----------------------------------------------------------------------------------

@@ -14,13 +14,13 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, DateTimeField, F, Max, Q, QuerySet, Sum
+from django.db.models import Count, DateTimeField, F, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
 from calendars.ical import CANCELLED, CONFIRMED, TENTATIVE, FeedEvent
-from calendars.sources import CANCELLED_KEPT, FeedQuery, Fingerprint, latest
+from calendars.sources import CANCELLED_KEPT, FeedQuery, Fingerprint, earliest, latest
 
 from . import gates
 from .models import (
@@ -61,6 +61,13 @@ def status_for(state: str) -> str:
     if state == ReleaseState.CANCELLED:
         return CANCELLED
     return TENTATIVE if state in UNCONFIRMED else CONFIRMED
+
+
+def depends_on() -> list[str]:
+    """The modules beyond this app whose rows these events read: the readiness gates' (a
+    go/no-go shows its verdict). Feeds drop their remembered answers on a write to any model of
+    their apps (``calendars.freshness``)."""
+    return [gate.evaluate.__module__ for gate in gates.gates()]
 
 
 # --- Which rows -------------------------------------------------------------------------------
@@ -196,13 +203,14 @@ def _horizon(query: FeedQuery) -> tuple[datetime | None, Q | None, Q | None]:
 
 
 def _left_at(query: FeedQuery, ended: datetime | None) -> datetime | None:
-    """When an event that ended at ``ended`` left the feed, past its horizon."""
+    """When an event that ended at ``ended`` left the feed, past its horizon (or will)."""
     return ended + (query.now - query.since) if ended is not None else None
 
 
 def fingerprint(query: FeedQuery) -> Fingerprint:
     parts: list = []
     moments: list[datetime | None] = []
+    until: list[datetime | None] = []
     if query.wants(GO_LIVE, MILESTONE):
         # Milestone events show their release's name, team and state too.
         reach, kept, _ = _horizon(query)
@@ -210,19 +218,38 @@ def fingerprint(query: FeedQuery) -> Fingerprint:
             _go_lives(query, past=reach),
             "team__updated_at",
             kept=kept,
-            **({"passed": Max(WINDOW_END, filter=_shipped_before(query.since))} if kept else {}),
+            **(
+                {
+                    "passed": Max(WINDOW_END, filter=_shipped_before(query.since)),
+                    # The next to leave: when time alone changes the feed (``until``).
+                    "leaving": Min(WINDOW_END, filter=kept & Q(state__in=SHIPPED)),
+                }
+                if kept
+                else {}
+            ),
         )
         if kept:
             # A shipped release leaving past the horizon is a change too.
             moments.append(_left_at(query, releases["passed"]))
-        dropped = ReleaseTransition.objects.filter(
-            release__in=_releases(query, keep_expired=True).values("pk")
-        ).filter(to_state=ReleaseState.CANCELLED, at__lt=query.cancelled_cutoff)
-        last_drop = dropped.aggregate(at=Max("at"))["at"]
+            until.append(_left_at(query, releases["leaving"]))
+        cutoff = query.cancelled_cutoff
+        drops = (
+            ReleaseTransition.objects.filter(
+                release__in=_releases(query, keep_expired=True).values("pk")
+            )
+            .filter(to_state=ReleaseState.CANCELLED)
+            .aggregate(
+                # The latest cancellation that left, and the next to leave (``until``).
+                left=Max("at", filter=Q(at__lt=cutoff)),
+                next=Min("at", filter=Q(at__gte=cutoff)),
+            )
+        )
+        last_drop = drops["left"]
         # A release leaving the calendar 30 days after its cancellation is a change too.
         left_at = last_drop + CANCELLED_KEPT if last_drop else None
         parts += [tuple(releases.values()), left_at]
         moments += [releases["updated"], releases["team__updated_at"], left_at]
+        until.append(drops["next"] + CANCELLED_KEPT if drops["next"] else None)
     if query.wants(MILESTONE):
         milestones = _summary(_milestones(query), deciding=Count("pk", filter=DECIDING))
         parts.append(tuple(milestones.values()))
@@ -241,13 +268,21 @@ def fingerprint(query: FeedQuery) -> Fingerprint:
             _freezes(query, past=reach),
             "team__updated_at",
             kept=kept,
-            **({"passed": Max("end", filter=Q(end__lt=query.since))} if kept else {}),
+            **(
+                {
+                    "passed": Max("end", filter=Q(end__lt=query.since)),
+                    "leaving": Min("end", filter=kept),
+                }
+                if kept
+                else {}
+            ),
         )
         parts.append(tuple(freezes.values()))
         moments += [freezes["updated"], freezes["team__updated_at"]]
         if kept:
             moments.append(_left_at(query, freezes["passed"]))
-    return Fingerprint(parts=tuple(parts), last_modified=latest(*moments))
+            until.append(_left_at(query, freezes["leaving"]))
+    return Fingerprint(parts=tuple(parts), last_modified=latest(*moments), until=earliest(*until))
 
 
 # --- Events -----------------------------------------------------------------------------------
