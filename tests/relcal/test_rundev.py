@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -25,22 +26,36 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory) -> Path:
+    """One migrated SQLite database for the module; each test runs on a copy of it."""
+    folder = tmp_path_factory.mktemp("migrated")
+    env = {**os.environ, "RELCAL_VAR_DIR": str(folder), "DATABASE_URL": "", "DEBUG": "1"}
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    return folder / "relcal.sqlite3"
+
+
+@pytest.fixture
+def var_dir(tmp_path, migrated) -> Path:
+    shutil.copy(migrated, tmp_path / "relcal.sqlite3")
+    return tmp_path
+
+
 def _children(pid: int) -> list[int]:
     out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
     return [int(line) for line in out.stdout.split()]
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_it_serves_and_stops_everything_on_a_signal(tmp_path, signum):
+def test_it_serves_and_stops_everything_on_a_signal(var_dir, signum):
     env = {
         **os.environ,
-        "RELCAL_VAR_DIR": str(tmp_path),
+        "RELCAL_VAR_DIR": str(var_dir),
         "DATABASE_URL": "",
         "CELERY_BROKER_URL": "",
         "DEBUG": "1",
         "SITE_URL": "",
     }
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "manage.py", "rundev", f"127.0.0.1:{port}"],
@@ -82,16 +97,15 @@ def test_it_serves_and_stops_everything_on_a_signal(tmp_path, signum):
             process.kill()
 
 
-def test_it_keeps_a_site_url_that_is_set(tmp_path):
+def test_it_keeps_a_site_url_that_is_set(var_dir):
     env = {
         **os.environ,
-        "RELCAL_VAR_DIR": str(tmp_path),
+        "RELCAL_VAR_DIR": str(var_dir),
         "DATABASE_URL": "",
         "CELERY_BROKER_URL": "",
         "DEBUG": "1",
         "SITE_URL": "https://relcal.example.com",
     }
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "manage.py", "rundev", str(port)],
