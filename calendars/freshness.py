@@ -12,7 +12,11 @@ change a feed moves on:
   register readiness gates, and ``auth``: users, groups and permissions decide what a reader may
   see), and of feed tokens;
 - an audit event about such a model, which also covers the services' bulk writes that send no
-  model signal (``QuerySet.update``, ``bulk_create``): every one of them records one.
+  model signal (``QuerySet.update``, ``bulk_create``): every one of them records one;
+
+but not of a model that sets ``feeds_read = False`` (rows no feed reads, written often: pushed
+measurements, SLO snapshots), nor inside ``unseen()`` (a write its caller knows changes nothing
+a feed shows: an SLO evaluation that keeps the state and the shown budget).
 
 A conditional request then reads the version and the URL's answer in one round trip (``MGET``)
 and, when the answer is current and its client's copy matches, answers 304 without a query. The
@@ -38,6 +42,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -102,6 +109,8 @@ def watched_apps() -> frozenset[str]:
 def _feeds_read(sender, instance) -> bool:
     if sender is FeedToken:
         return True  # revoked, renamed, refiltered: its remembered answer must go
+    if not getattr(sender, "feeds_read", True):
+        return False  # a model that says no feed reads it (frequent writes: measurements)
     meta = sender._meta
     if meta.label_lower == AUDIT_EVENT:
         # "releases.release", "environments.booking", …: what the audited change was about.
@@ -127,13 +136,29 @@ def changed() -> None:
         transaction.on_commit(_move)
 
 
+_unseen: ContextVar[bool] = ContextVar("relcal_feeds_unseen", default=False)
+
+
+@contextmanager
+def unseen() -> Iterator[None]:
+    """Writes inside this block change nothing any feed shows: they keep the feeds' version.
+    For frequent writes whose caller knows that, such as an SLO evaluation that leaves its state
+    and shown budget as they were (once a minute per SLO: it would otherwise drop every feed's
+    remembered answer every minute)."""
+    token = _unseen.set(True)
+    try:
+        yield
+    finally:
+        _unseen.reset(token)
+
+
 def _on_write(sender, instance=None, **kwargs) -> None:
-    if instance is not None and _feeds_read(sender, instance):
+    if instance is not None and not _unseen.get() and _feeds_read(sender, instance):
         changed()
 
 
 def _on_m2m(sender, instance=None, action="", **kwargs) -> None:
-    if action.startswith("post_") and _feeds_read(sender, instance):
+    if action.startswith("post_") and not _unseen.get() and _feeds_read(sender, instance):
         changed()
 
 

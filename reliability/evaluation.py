@@ -25,7 +25,9 @@ are ``no data`` with the same message), so a server that is down costs one timeo
 from __future__ import annotations
 
 import logging
+import math
 from collections import Counter
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -33,9 +35,12 @@ from django.db import transaction
 from django.db.models import Subquery
 from django.utils import timezone
 
+from calendars import freshness
+
 from . import budget, prometheus, sources
 from .models import SLO, SLISource, SLOSnapshot, SLOState
 from .policy import policies_for, policy_for
+from .readiness import SHOWN
 from .signals import slo_evaluated
 
 logger = logging.getLogger(__name__)
@@ -130,20 +135,40 @@ def _evaluate(slo: SLO, *, now: datetime, at_risk_below: float, down: dict[str, 
         if SLO.service.is_cached(slo):
             stored.service = slo.service  # the receivers read it: spare them a query
         previous_state = stored.state
+        shown = _shown(stored)
         _apply(stored, figures, now)
-        stored.save(update_fields=STORED)
-        SLOSnapshot.objects.create(
-            slo=stored,
-            at=now,
-            state=stored.state,
-            alert=stored.alert,
-            sli=stored.sli,
-            budget_remaining=stored.budget_remaining,
-            burn_rates=stored.burn_rates,
-        )
-        _prune(stored, now)
+        # Feeds show a go/no-go's verdict, whose error-budget gate reads the state and the budget
+        # in whole percent: an evaluation that keeps both keeps every feed's remembered answer.
+        quiet = freshness.unseen() if _shown(stored) == shown else nullcontext()
+        with quiet:
+            _store(stored, now)
         slo_evaluated.send(sender=SLO, slo=stored, previous_state=previous_state, now=now)
     return stored
+
+
+def _shown(slo: SLO) -> tuple:
+    """What of an SLO the readiness gate (and so a feed's go/no-go) shows: ``reliability.
+    readiness.fingerprint`` reads the same. The budget is rounded both ways a database may round
+    half a percent, so that a change either way counts."""
+    budget_left = slo.budget_remaining
+    if slo.state not in SHOWN or budget_left is None:
+        return (slo.state, slo.state_since, None)
+    percent = budget_left * 100
+    return (slo.state, slo.state_since, round(percent), math.floor(percent + 0.5))
+
+
+def _store(stored: SLO, now: datetime) -> None:
+    stored.save(update_fields=STORED)
+    SLOSnapshot.objects.create(
+        slo=stored,
+        at=now,
+        state=stored.state,
+        alert=stored.alert,
+        sli=stored.sli,
+        budget_remaining=stored.budget_remaining,
+        burn_rates=stored.burn_rates,
+    )
+    _prune(stored, now)
 
 
 def _definition(slo: SLO) -> tuple:

@@ -137,6 +137,10 @@ class SLO(models.Model):
 class Measurement(models.Model):
     """Good and total events of one interval ``[start, end)``, pushed by a monitoring tool."""
 
+    # No calendar feed reads these rows (the SLO's stored figures are what gates read): a write
+    # keeps feeds' cached answers (calendars.freshness).
+    feeds_read = False
+
     slo = models.ForeignKey(SLO, on_delete=models.CASCADE, related_name="measurements")
     start = models.DateTimeField()
     end = models.DateTimeField()
@@ -166,6 +170,10 @@ class Measurement(models.Model):
 
 class SLOSnapshot(models.Model):
     """One evaluation of an SLO: the series the burn-down chart draws."""
+
+    # No calendar feed reads these rows (the SLO's stored figures are what gates read): a write
+    # keeps feeds' cached answers (calendars.freshness).
+    feeds_read = False
 
     slo = models.ForeignKey(SLO, on_delete=models.CASCADE, related_name="snapshots")
     at = models.DateTimeField()
