@@ -176,6 +176,8 @@ class Timeline:
     @property
     def title(self) -> str:
         first, last = self.first_day, self.last_day
+        if first == last:
+            return date_format(first, "D j M Y")
         if first.year != last.year:
             return f"{date_format(first, 'j M Y')} – {date_format(last, 'j M Y')}"
         if first.month != last.month:

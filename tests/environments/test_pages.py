@@ -192,6 +192,12 @@ def test_the_timeline_moves_by_a_week_or_two(signed_in, alice, staging):
     assert f'href="?from={first + timedelta(days=14)}&days=14" rel="next"' in fortnight
 
 
+def test_a_one_day_timeline_is_titled_with_its_day(signed_in, alice, staging):
+    one_day = text(signed_in(alice).get("/environments/", {"from": "2030-03-05", "days": "1"}))
+    assert "Tue 5 Mar 2030" in one_day
+    assert "5 – 5 Mar" not in one_day
+
+
 @pytest.mark.parametrize("params", [{"from": "yesterday"}, {"days": "365"}, {"from": "0001-01-01"}])
 def test_the_timeline_ignores_nonsense_in_its_query(signed_in, alice, staging, params):
     response = signed_in(alice).get("/environments/", params)
