@@ -473,7 +473,7 @@ def _release_after_finish(actor, deployment: Deployment) -> None:
         release_services.release_rollback_rehearsed(
             actor=actor,
             release=release,
-            on=timezone.localdate(deployment.finished_at),
+            on=timezone.localdate(deployment.finished_at, timezone.get_default_timezone()),
             evidence=f"Rollback #{deployment.pk} to {deployment.version} on {environment} "
             f"(undoing deployment #{deployment.rollback_of_id}) succeeded.",
         )

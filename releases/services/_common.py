@@ -42,8 +42,9 @@ def full_clean(obj, exclude: list[str] | None = None) -> None:
 def milestone_after_go_live(milestone: Milestone, go_live: datetime) -> bool:
     if milestone.at is not None:
         return milestone.at > go_live
-    # An all-day milestone is a date in the planning time zone, not a UTC midnight.
-    return milestone.date > timezone.localdate(go_live)
+    # An all-day milestone is a date in the planning time zone (TIME_ZONE), not a UTC midnight,
+    # and not the editor's own zone: the rule answers the same whoever asks.
+    return milestone.date > timezone.localdate(go_live, timezone.get_default_timezone())
 
 
 def lock_release_for(actor, release: Release, check) -> Release:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
 from releases import services
 from releases.models import (
@@ -180,6 +182,26 @@ def test_a_milestone_on_the_go_live_day_or_moment_is_fine(make_release, manager,
     services.milestone_create(actor=manager, release=release, kind="go_live", at=soon)
     services.milestone_create(actor=manager, release=release, kind="go_no_go", date=soon.date())
     assert Milestone.objects.count() == 2
+
+
+@pytest.mark.parametrize("editor_zone", ["Pacific/Auckland", "America/Sao_Paulo"])
+def test_an_all_day_milestone_is_judged_in_the_planning_zone_whoever_edits(
+    make_release, manager, settings, editor_zone
+):
+    settings.TIME_ZONE = "Europe/Berlin"
+    # 23:30 on 9 March in Berlin: 10 March in Auckland, still 9 March in São Paulo.
+    go_live = datetime(2030, 3, 9, 22, 30, tzinfo=UTC)
+    release = make_release(go_live=go_live)
+    with timezone.override(ZoneInfo(editor_zone)), pytest.raises(ValidationError) as err:
+        services.milestone_create(
+            actor=manager, release=release, kind="code_freeze", date=date(2030, 3, 10)
+        )
+    assert "date" in err.value.message_dict
+    with timezone.override(ZoneInfo(editor_zone)):
+        services.milestone_create(
+            actor=manager, release=release, kind="code_freeze", date=date(2030, 3, 9)
+        )
+    assert Milestone.objects.filter(release=release).count() == 1
 
 
 def test_it_refuses_a_milestone_with_both_or_neither_date_and_time(make_release, manager, soon):
