@@ -5,11 +5,13 @@ admin, so that a new violation fails CI."""
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from demo.management.commands.seed_demo import PASSWORD as DEMO_PASSWORD
 from environments.models import Environment
 from releases.models import Release, ReleaseState
+from reliability.models import Service
 
 from .conftest import log_in
 
@@ -29,15 +31,23 @@ def main_pages() -> list[str]:
         "/releases/",
         f"/releases/{release.pk}/",
         "/releases/readiness/",
+        "/releases/new/",
+        f"/releases/{release.pk}/edit/",
         "/calendar/",
         f"/calendar/?month={cancelled.go_live:%Y-%m}",
         "/calendar/agenda/",
+        "/calendar/quarter/",
+        "/releases/freezes/",
+        "/evidence/",
         "/environments/",
+        f"/environments/?from={timezone.localdate():%Y-%m-%d}&days=1",
         f"/environments/{environment.slug}/",
+        f"/environments/{environment.slug}/deployments/",
         "/environments/book/",
         "/environments/bookings/",
         "/delivery/",
         "/reliability/",
+        f"/reliability/{Service.objects.order_by('pk').first().slug}/",
         "/profile/",
     ]
 
